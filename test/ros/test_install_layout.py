@@ -57,3 +57,19 @@ def test_launch_and_config_files_are_installed():
     share = INSTALL / "share" / "edgesam_ros"
     assert (share / "launch" / "segment.launch.py").is_file()
     assert (share / "config" / "segment.yaml").is_file()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["PromptPoint", "ObjectPrompt", "ObjectPromptArray", "ObjectSegmentation", "SegmentationArray"],
+)
+def test_generated_interfaces_for_c_cpp_and_python(name):
+    """A C++ consumer needs the headers and type support libraries, not only the Python module."""
+    share = INSTALL / "share" / "edgesam_ros" / "msg"
+    assert (share / f"{name}.msg").is_file() and (share / f"{name}.idl").is_file()
+    snake = "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+    header = INSTALL / "include" / "edgesam_ros" / "edgesam_ros" / "msg" / f"{snake}.hpp"
+    assert header.is_file(), header
+    libs = {p.name for p in (INSTALL / "lib").glob("libedgesam_ros__rosidl_typesupport_*.so")}
+    assert "libedgesam_ros__rosidl_typesupport_cpp.so" in libs
+    assert "libedgesam_ros__rosidl_typesupport_fastrtps_c.so" in libs

@@ -1,0 +1,90 @@
+"""Engine settings with their defaults; the ROS node declares one parameter per field.
+
+Every number that changes what the engine returns or how fast it runs lives here, not in the code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Short names accepted in `EngineConfig.providers`, mapped to onnxruntime's provider names.
+PROVIDER_ALIASES = {
+    "tensorrt": "TensorrtExecutionProvider",
+    "trt": "TensorrtExecutionProvider",
+    "cuda": "CUDAExecutionProvider",
+    "cpu": "CPUExecutionProvider",
+    "openvino": "OpenVINOExecutionProvider",
+    "coreml": "CoreMLExecutionProvider",
+}
+
+SELECTIONS = ("stability", "iou")
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """How to load and run the models.
+
+    `providers` is tried in order: a provider that is missing from the onnxruntime build or fails
+    to load is skipped with one warning, and CPU always remains as the last resort.
+    """
+
+    #: Execution providers in order of preference (short names above or onnxruntime names).
+    providers: tuple[str, ...] = ("tensorrt", "cuda", "cpu")
+    #: GPU index for the CUDA and TensorRT providers.
+    device_id: int = 0
+    #: Let TensorRT build FP16 engines (about 2x faster on Jetson; masks barely change).
+    trt_fp16: bool = True
+    #: Where TensorRT engines are cached; the first run builds them (minutes on a Jetson).
+    trt_cache_dir: str = "~/.cache/edgesam_ros/trt"
+    #: Largest number of points (including box corners and padding) of one prompt that the
+    #: TensorRT optimisation profile of a dynamic decoder covers.
+    trt_max_points: int = 16
+    #: Threads inside one operator (0: onnxruntime's default, one per core).
+    intra_op_threads: int = 0
+    #: Threads running independent operators in parallel (0: onnxruntime's default).
+    inter_op_threads: int = 0
+    #: Run one encode and one decode at load so the first camera frame is not slow.
+    warmup: bool = True
+    #: Most objects per decoder call for decoders with a dynamic batch axis (bounds GPU memory).
+    max_decoder_batch: int = 16
+    #: Score that picks among the multimask outputs: "stability" (default; EdgeSAM's IoU head was
+    #: not distilled, so its predictions are unreliable) or "iou" (the decoder's own prediction).
+    selection: str = "stability"
+    #: Logit threshold of a mask pixel (SAM's `mask_threshold`).
+    mask_threshold: float = 0.0
+    #: Offset of the stability score: IoU of (logits > t + offset) and (logits > t - offset).
+    stability_offset: float = 1.0
+    #: Append SAM's padding point (0, 0, label -1) to prompts without a box, as the PyTorch
+    #: prompt encoder does (and as EdgeSAM was trained); the ONNX decoders leave it to the caller.
+    pad_point_prompts: bool = True
+    #: Downscale images with area averaging, close to the antialiased PIL resize of SAM's
+    #: ResizeLongestSide; False uses plain bilinear (faster, slightly more aliasing).
+    antialias: bool = True
+    #: Proposals scoring below this are dropped before NMS.
+    proposal_score_threshold: float = 0.3
+    #: IoU above which NMS suppresses the lower-scoring proposal.
+    proposal_nms_iou: float = 0.5
+    #: Most proposals returned per frame, best first.
+    max_proposals: int = 20
+    #: Force a model family (see `signatures.FAMILIES`) instead of detecting it from the files.
+    family: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.selection not in SELECTIONS:
+            raise ValueError(f"selection must be one of {SELECTIONS}, got {self.selection!r}")
+        for name in self.providers:
+            if name.lower() not in PROVIDER_ALIASES and not name.endswith("ExecutionProvider"):
+                raise ValueError(
+                    f"unknown execution provider {name!r}: use one of "
+                    f"{sorted(PROVIDER_ALIASES)} or an onnxruntime provider name"
+                )
+        if self.max_decoder_batch < 1 or self.trt_max_points < 1:
+            raise ValueError("max_decoder_batch and trt_max_points must be at least 1")
+        if self.stability_offset <= 0:
+            raise ValueError("stability_offset must be positive")
+
+    @property
+    def provider_names(self) -> list[str]:
+        """`providers` as onnxruntime names, duplicates removed, order kept."""
+        names = [PROVIDER_ALIASES.get(p.lower(), p) for p in self.providers]
+        return list(dict.fromkeys(names))

@@ -1,0 +1,328 @@
+"""Which model family a pair of ONNX files belongs to, and the sizes the engine must use.
+
+All family knowledge is in the `FAMILIES` table: tensor names, which output holds the low-res
+logits, and the prompt frame. The engine code only reads the resulting `ModelSignature`.
+
+| family       | decoder inputs                               | decoder outputs           | frame |
+|--------------|----------------------------------------------|---------------------------|-------|
+| edgesam      | image_embeddings, point_coords, point_labels | scores, masks             | = S   |
+|              | (+ mask_input, has_mask_input: our exports)  |                           |       |
+| sam          | ... + mask_input, has_mask_input,            | masks (upsampled),        | = S   |
+| (mobilesam)  | orig_im_size                                 | iou_predictions, low_res  |       |
+| efficientvit | image_embeddings, point_coords, point_labels | masks, iou_predictions    | 1024  |
+
+EfficientViT-SAM L0-L2 encoders take 512 x 512 (XL: 1024) but the decoder always expects points in
+the 1024 frame (mit-han-lab/efficientvit, applications/efficientvit_sam/deployment/onnx). MobileSAM
+exports have exactly SAM's interface; they are told apart only by `edgesam_ros.family` metadata.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from edgesam_ros.engine.errors import ModelError
+from edgesam_ros.engine.model_io import Dim, ModelIO, TensorInfo
+
+SAM_PIXEL_MEAN = (123.675, 116.28, 103.53)
+SAM_PIXEL_STD = (58.395, 57.12, 57.375)
+META_PREFIX = "edgesam_ros."
+
+PROPOSAL_OUTPUTS = ("proposal_boxes", "proposal_scores")
+MASK_INPUTS = ("mask_input", "has_mask_input")
+
+#: Expected shapes per tensor name: ints must match, strings stand for any (or symbolic) size.
+SHAPES: dict[str, tuple[Dim, ...]] = {
+    "image": ("B", 3, "S", "S"),
+    "input_image": ("B", 3, "S", "S"),
+    "image_embeddings": ("B", "C", "h", "w"),
+    "proposal_boxes": ("K", 4),
+    "proposal_scores": ("K",),
+    "point_coords": ("B", "N", 2),
+    "point_labels": ("B", "N"),
+    "mask_input": ("B", 1, "H", "W"),
+    "has_mask_input": ("B",),
+    "orig_im_size": (2,),
+    "scores": ("B", "M"),
+    "iou_predictions": ("B", "M"),
+    "masks": ("B", "M", "H", "W"),
+    "low_res_masks": ("B", "M", "H", "W"),
+}
+
+
+@dataclass(frozen=True)
+class Family:
+    """The ONNX interface of one model family."""
+
+    name: str
+    title: str
+    encoder_inputs: tuple[str, ...]
+    decoder_inputs: tuple[str, ...]
+    decoder_outputs: tuple[str, ...]
+    scores_output: str
+    logits_output: str
+    optional_decoder_inputs: tuple[str, ...] = ()
+    prompt_frame: int | None = None
+
+    def interface(self) -> str:
+        optional = ""
+        if self.optional_decoder_inputs:
+            optional = f" [+ {', '.join(self.optional_decoder_inputs)}]"
+        return (
+            f"{self.title} (decoder inputs {', '.join(self.decoder_inputs)}{optional}; "
+            f"outputs {', '.join(self.decoder_outputs)})"
+        )
+
+
+_SAM_DECODER_INPUTS = ("image_embeddings", "point_coords", "point_labels", *MASK_INPUTS,
+                       "orig_im_size")
+_SAM_DECODER_OUTPUTS = ("masks", "iou_predictions", "low_res_masks")
+
+FAMILIES: tuple[Family, ...] = (
+    Family(
+        name="edgesam",
+        title="EdgeSAM (official or edgesam_ros export)",
+        encoder_inputs=("image",),
+        decoder_inputs=("image_embeddings", "point_coords", "point_labels"),
+        optional_decoder_inputs=MASK_INPUTS,
+        decoder_outputs=("scores", "masks"),
+        scores_output="scores",
+        logits_output="masks",
+    ),
+    Family(
+        name="sam",
+        title="SAM ONNX (segment-anything utils/onnx.py export)",
+        encoder_inputs=("image", "input_image"),
+        decoder_inputs=_SAM_DECODER_INPUTS,
+        decoder_outputs=_SAM_DECODER_OUTPUTS,
+        scores_output="iou_predictions",
+        logits_output="low_res_masks",
+    ),
+    Family(
+        name="mobilesam",
+        title="MobileSAM (SAM's ONNX interface)",
+        encoder_inputs=("image", "input_image"),
+        decoder_inputs=_SAM_DECODER_INPUTS,
+        decoder_outputs=_SAM_DECODER_OUTPUTS,
+        scores_output="iou_predictions",
+        logits_output="low_res_masks",
+    ),
+    Family(
+        name="efficientvit",
+        title="EfficientViT-SAM",
+        encoder_inputs=("input_image",),
+        decoder_inputs=("image_embeddings", "point_coords", "point_labels"),
+        decoder_outputs=("masks", "iou_predictions"),
+        scores_output="iou_predictions",
+        logits_output="masks",
+        prompt_frame=1024,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class ModelSignature:
+    """Everything the engine needs to know about a loaded encoder/decoder pair."""
+
+    family: Family
+    image_size: int
+    prompt_frame: int
+    embedding_shape: tuple[int, int, int]
+    low_res_size: tuple[int, int]
+    batched: bool
+    has_mask_input: bool
+    has_proposals: bool
+    pixel_mean: np.ndarray
+    pixel_std: np.ndarray
+    encoder_input: TensorInfo
+    decoder_inputs: dict[str, TensorInfo]
+
+
+def family_by_name(name: str) -> Family:
+    """The table entry called `name`; ValueError listing the known ones otherwise."""
+    for family in FAMILIES:
+        if family.name == name:
+            return family
+    raise ValueError(f"unknown model family {name!r}; known: {[f.name for f in FAMILIES]}")
+
+
+def _fits(shape: tuple[Dim, ...], template: tuple[Dim, ...]) -> bool:
+    if len(shape) != len(template):
+        return False
+    return all(
+        not isinstance(t, int) or not isinstance(d, int) or d == t
+        for d, t in zip(shape, template, strict=True)
+    )
+
+
+def _template(name: str) -> str:
+    return f"{name} [{', '.join(str(d) for d in SHAPES[name])}]"
+
+
+def _check_shapes(io: ModelIO, tensors: dict[str, TensorInfo]) -> None:
+    for name, info in tensors.items():
+        if name in SHAPES and not _fits(info.shape, SHAPES[name]):
+            raise ModelError(io.path, _template(name), info.describe())
+
+
+def _names_match(family: Family, decoder: ModelIO) -> bool:
+    inputs = set(decoder.inputs)
+    required = set(family.decoder_inputs)
+    optional = set(family.optional_decoder_inputs)
+    return (
+        required <= inputs
+        and inputs - required in (set(), optional)
+        and set(family.decoder_outputs) <= set(decoder.outputs)
+    )
+
+
+def _metadata(encoder: ModelIO, decoder: ModelIO) -> dict[str, tuple[str, str]]:
+    """`edgesam_ros.*` properties of both files (decoder wins) as key -> (value, path)."""
+    merged: dict[str, tuple[str, str]] = {}
+    for io in (encoder, decoder):
+        for key, value in io.metadata.items():
+            if key.startswith(META_PREFIX):
+                merged[key[len(META_PREFIX):]] = (value, io.path)
+    return merged
+
+
+def _meta_numbers(
+    meta: dict[str, tuple[str, str]], key: str, count: int
+) -> tuple[float, ...] | None:
+    if key not in meta:
+        return None
+    value, path = meta[key]
+    try:
+        numbers = tuple(float(v) for v in value.split(","))
+    except ValueError:
+        numbers = ()
+    if len(numbers) != count:
+        raise ModelError(path, f"metadata {META_PREFIX}{key} with {count} number(s)", repr(value))
+    return numbers
+
+
+def _choose_family(
+    encoder: ModelIO, decoder: ModelIO, meta: dict[str, tuple[str, str]], forced: str | None
+) -> Family:
+    if forced is None and "family" in meta:
+        value, path = meta["family"]
+        try:
+            forced = family_by_name(value).name
+        except ValueError:
+            known = ", ".join(f.name for f in FAMILIES)
+            expected = f"metadata {META_PREFIX}family in ({known})"
+            raise ModelError(path, expected, repr(value)) from None
+    if forced is not None:
+        family = family_by_name(forced)
+        if not _names_match(family, decoder):
+            raise ModelError(decoder.path, f"the decoder interface of {family.interface()}",
+                             decoder.describe())
+        return family
+    for family in FAMILIES:
+        if _names_match(family, decoder):
+            return family
+    expected = "the decoder interface of one of: " + "; ".join(f.interface() for f in FAMILIES)
+    raise ModelError(decoder.path, expected, decoder.describe())
+
+
+def _encoder_input(encoder: ModelIO, family: Family) -> TensorInfo:
+    names = [n for n in family.encoder_inputs if n in encoder.inputs]
+    if len(encoder.inputs) != 1 or not names:
+        wanted = " or ".join(_template(n) for n in family.encoder_inputs)
+        raise ModelError(encoder.path, f"one input {wanted} ({family.title} encoder)",
+                         encoder.describe())
+    return encoder.inputs[names[0]]
+
+
+def _image_size(encoder: ModelIO, image: TensorInfo, meta: dict[str, tuple[str, str]]) -> int:
+    size = _meta_numbers(meta, "image_size", 1)
+    h, w = image.shape[2], image.shape[3]
+    if isinstance(h, int) and isinstance(w, int):
+        if h != w or (size is not None and int(size[0]) != h):
+            raise ModelError(encoder.path, "a square input [1, 3, S, S] (S as in the metadata)",
+                             image.describe())
+        return h
+    if size is None:
+        raise ModelError(encoder.path, f"a static input size or metadata {META_PREFIX}image_size",
+                         image.describe())
+    return int(size[0])
+
+
+def _embedding_shape(encoder: ModelIO, decoder: ModelIO) -> tuple[int, int, int]:
+    produced = encoder.outputs["image_embeddings"]
+    consumed = decoder.inputs["image_embeddings"]
+    merged = []
+    for made, used in zip(produced.shape[1:], consumed.shape[1:], strict=True):
+        if isinstance(made, int) and isinstance(used, int) and made != used:
+            expected = f"image_embeddings matching the encoder's {produced.describe()}"
+            raise ModelError(decoder.path, expected, consumed.describe())
+        dim = made if isinstance(made, int) else used
+        if not isinstance(dim, int):
+            expected = "a static embedding shape in the encoder or decoder"
+            raise ModelError(decoder.path, expected, consumed.describe())
+        merged.append(dim)
+    return merged[0], merged[1], merged[2]
+
+
+def _low_res_size(
+    decoder: ModelIO, family: Family, embedding: tuple[int, int, int]
+) -> tuple[int, int]:
+    """Size of the logits: from the logits output, else the mask input, else SAM's 4x embedding."""
+    for info in (decoder.outputs[family.logits_output], decoder.inputs.get("mask_input")):
+        if info is not None and all(isinstance(d, int) for d in info.shape[2:]):
+            return int(info.shape[2]), int(info.shape[3])
+    return 4 * embedding[1], 4 * embedding[2]
+
+
+def _batched(decoder: ModelIO) -> bool:
+    batch = decoder.inputs["point_coords"].shape[0]
+    if isinstance(batch, int) and batch != 1:
+        raise ModelError(decoder.path, "point_coords [1 or dynamic, N, 2]",
+                         decoder.inputs["point_coords"].describe())
+    return not isinstance(batch, int)
+
+
+def _has_proposals(encoder: ModelIO) -> bool:
+    present = [n for n in PROPOSAL_OUTPUTS if n in encoder.outputs]
+    if len(present) == 1:
+        raise ModelError(encoder.path, f"both RPN outputs {' and '.join(PROPOSAL_OUTPUTS)} or none",
+                         encoder.describe())
+    return bool(present)
+
+
+def detect_signature(
+    encoder: ModelIO, decoder: ModelIO, family: str | None = None
+) -> ModelSignature:
+    """Check the pair against the family table and read the sizes from the files.
+
+    Raises ModelError naming the file, what was expected and what was found.
+    """
+    meta = _metadata(encoder, decoder)
+    chosen = _choose_family(encoder, decoder, meta, family)
+    if "image_embeddings" not in encoder.outputs:
+        expected = "an output image_embeddings [1, C, h, w]"
+        raise ModelError(encoder.path, expected, encoder.describe())
+    image = _encoder_input(encoder, chosen)
+    _check_shapes(encoder, {**encoder.inputs, **encoder.outputs})
+    used_outputs = {n: decoder.outputs[n] for n in chosen.decoder_outputs}
+    _check_shapes(decoder, {**decoder.inputs, **used_outputs})
+    image_size = _image_size(encoder, image, meta)
+    embedding = _embedding_shape(encoder, decoder)
+    frame = _meta_numbers(meta, "prompt_frame", 1)
+    mean = _meta_numbers(meta, "pixel_mean", 3) or SAM_PIXEL_MEAN
+    std = _meta_numbers(meta, "pixel_std", 3) or SAM_PIXEL_STD
+    return ModelSignature(
+        family=chosen,
+        image_size=image_size,
+        prompt_frame=int(frame[0]) if frame else chosen.prompt_frame or image_size,
+        embedding_shape=embedding,
+        low_res_size=_low_res_size(decoder, chosen, embedding),
+        batched=_batched(decoder),
+        has_mask_input=all(n in decoder.inputs for n in MASK_INPUTS),
+        has_proposals=_has_proposals(encoder),
+        pixel_mean=np.array(mean, dtype=np.float32),
+        pixel_std=np.array(std, dtype=np.float32),
+        encoder_input=image,
+        decoder_inputs=dict(decoder.inputs),
+    )

@@ -1,0 +1,101 @@
+"""Mask selection and the region-only upsampling against SAM's full-frame postprocess."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from edgesam_ros.engine import LongestSide, MaskResult
+from edgesam_ros.engine.postprocess import MaskUpsampler, choose_masks, stability_scores
+
+
+def full_frame_postprocess(logits: np.ndarray, original: tuple[int, int], frame: int) -> np.ndarray:
+    """SAM/EdgeSAM's naive postprocess: low-res -> frame, crop resized part, -> original, > 0."""
+    h, w = original
+    new_h, new_w = LongestSide(frame).resized_size(original)
+    up = cv2.resize(logits, (frame, frame), interpolation=cv2.INTER_LINEAR)
+    up = up[:new_h, :new_w]
+    return cv2.resize(up, (w, h), interpolation=cv2.INTER_LINEAR) > 0
+
+
+def blob_logits(low_res: int, seed: int) -> np.ndarray:
+    """Smooth random logits with a few positive blobs, like a real decoder's output."""
+    rng = np.random.default_rng(seed)
+    noise = cv2.GaussianBlur(rng.normal(size=(low_res, low_res)).astype(np.float32), (0, 0), 6)
+    return (noise / noise.std() * 6.0 - 4.0).astype(np.float32)
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / max((a | b).sum(), 1))
+
+
+@pytest.mark.parametrize(
+    ("original", "frame", "low_res"),
+    [((480, 640), 1024, 256), ((640, 480), 1024, 256), ((1080, 1920), 1024, 256),
+     ((37, 100), 1024, 256), ((300, 200), 256, 64), ((333, 500), 512, 256)],
+)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_region_upsampling_equals_full_frame(original, frame, low_res, seed):
+    logits = blob_logits(low_res, seed)
+    naive = full_frame_postprocess(logits, original, frame)
+    assert naive.any()
+    box, mask = MaskUpsampler(original, LongestSide(frame), (low_res, low_res)).upsample(
+        logits, 0.0
+    )
+    result = MaskResult(box=box, mask=mask, iou_prediction=0, stability=0, area=int(mask.sum()),
+                        low_res_logits=logits).full_mask(original)
+    assert iou(result, naive) >= 0.99
+    assert np.count_nonzero(result != naive) <= 8  # only float rounding on boundaries
+    ys, xs = np.nonzero(naive)
+    assert abs(box[0] - xs.min()) <= 1 and abs(box[2] - (xs.max() + 1)) <= 1
+    assert abs(box[1] - ys.min()) <= 1 and abs(box[3] - (ys.max() + 1)) <= 1
+    assert mask.shape == (box[3] - box[1], box[2] - box[0])
+
+
+def test_small_object_is_computed_in_its_region_only():
+    low_res = 256
+    yy, xx = np.mgrid[0:low_res, 0:low_res]
+    logits = (5.0 - np.hypot(xx - 40, yy - 30)).astype(np.float32)  # radius-5 disk
+    box, mask = MaskUpsampler((1080, 1920), LongestSide(1024), (low_res, low_res)).upsample(
+        logits, 0.0
+    )
+    naive = full_frame_postprocess(logits, (1080, 1920), 1024)
+    ys, xs = np.nonzero(naive)
+    assert box == (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
+    np.testing.assert_array_equal(mask, naive[box[1]:box[3], box[0]:box[2]])
+    assert mask.shape[0] < 100 and mask.shape[1] < 100
+
+
+def test_empty_and_padding_only_logits_give_empty_result():
+    upsampler = MaskUpsampler((480, 640), LongestSide(1024), (256, 256))
+    assert upsampler.upsample(np.full((256, 256), -5, np.float32), 0.0)[0] == (0, 0, 0, 0)
+    padding_only = np.full((256, 256), -5, np.float32)
+    padding_only[250:, :] = 5  # rows below the resized image (768 / 4 = 192) are cropped away
+    box, mask = upsampler.upsample(padding_only, 0.0)
+    assert box == (0, 0, 0, 0) and mask.shape == (0, 0)
+
+
+def test_stability_score_counts_thresholded_areas():
+    logits = np.zeros((2, 1, 4, 4), np.float32)
+    logits[0, 0, :2] = 5.0  # 8 pixels > 1 and 8 pixels > -1
+    logits[1, 0, :1] = 5.0  # 4 pixels > 1 ...
+    logits[1, 0, 1:3] = 0.5  # ... but 12 pixels > -1
+    logits[1, 0, 3] = -5.0
+    np.testing.assert_allclose(stability_scores(logits, 0.0, 1.0)[:, 0], [8 / 16, 4 / 12])
+    assert stability_scores(np.full((1, 1, 4, 4), -9.0), 0.0, 1.0)[0, 0] == 0.0
+
+
+def test_choose_masks_follows_sams_rule():
+    scores = np.array([[0.99, 0.2, 0.8, 0.5], [0.1, 0.9, 0.2, 0.3], [0.1, 0.2, 0.3, 0.4]])
+    multimask = np.array([True, False, True])
+    # a lone point takes the best of 1..3 even if output 0 scores higher; others take output 0
+    np.testing.assert_array_equal(choose_masks(scores, multimask), [2, 0, 3])
+    np.testing.assert_array_equal(choose_masks(scores[:, :1], multimask), [0, 0, 0])
+
+
+def test_full_mask_pastes_the_crop():
+    result = MaskResult(box=(2, 1, 5, 3), mask=np.ones((2, 3), bool), iou_prediction=0.0,
+                        stability=0.0, area=6, low_res_logits=np.zeros((4, 4), np.float32))
+    full = result.full_mask((4, 6))
+    assert full.sum() == 6 and full[1:3, 2:5].all()
