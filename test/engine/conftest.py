@@ -1,7 +1,7 @@
 """Shared fixtures of the engine tests: fake model files per family, built once per session.
 
-The builders live in `onnx_fixtures.py` next to this file; pytest's default (prepend) import mode puts
-this directory on `sys.path`, so the tests here `import onnx_fixtures` directly.
+The builders live in `onnx_fixtures.py` next to this file; pytest's default (prepend) import mode
+puts this directory on `sys.path`, so the tests here `import onnx_fixtures` directly.
 """
 
 from __future__ import annotations
