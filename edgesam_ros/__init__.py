@@ -1,8 +1,8 @@
 """EdgeSAM for ROS 2: a ROS-free core (engine, tracking, scenes, bags) and a thin ROS layer.
 
 The package is split across two directories in a colcon workspace: the Python sources and the
-interfaces rosidl generates (`edgesam_ros.msg`). Extending `__path__` lets either copy find the other,
-so running from a source checkout with the install space sourced behaves like the installed package.
+interfaces rosidl generates (`edgesam_ros.msg`). Extending `__path__` lets either copy find the
+other, so a source checkout with the install space sourced behaves like the installed package.
 """
 
 from pkgutil import extend_path

@@ -14,7 +14,10 @@ from collections.abc import Sequence
 COMMANDS: dict[str, tuple[str, str]] = {
     "prompt": ("edgesam_ros.ros.prompt_cli:main", "send a point/box/remove/clear prompt to a node"),
     "segment-bag": ("edgesam_ros.bags.segment_bag:main", "segment every frame of a rosbag offline"),
-    "make-bag": ("edgesam_ros.bags.fixtures:main", "write a procedural camera bag with ground truth"),
+    "make-bag": (
+        "edgesam_ros.bags.fixtures:main",
+        "write a procedural camera bag with ground truth",
+    ),
     "play": ("edgesam_ros.bags.replay:main", "replay a bag on rclpy (timing, rate, loop, remap)"),
     "demo": ("edgesam_ros.demo:main", "the demo: bag -> live node + offline path -> out/"),
     "eval": ("edgesam_ros.training.evaluate:main", "mIoU of a model on held-out procedural scenes"),

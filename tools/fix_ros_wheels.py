@@ -29,7 +29,7 @@ def real_paths() -> dict[str, str]:
 
 
 def fix_tree(share: Path, mapping: dict[str, str]) -> list[Path]:
-    """Rewrite every CMake file under `share` that mentions the baked prefix; return those changed."""
+    """Rewrite each CMake file under `share` naming the baked prefix; return those changed."""
     changed = []
     for path in sorted(share.glob("*/cmake/*.cmake")):
         text = path.read_text()

@@ -13,7 +13,7 @@ rclpy = pytest.importorskip("rclpy", reason="rclpy is not installed (run through
 
 @pytest.fixture(scope="session")
 def ros_context() -> Iterator[None]:
-    """One rclpy context for the whole session: init/shutdown per test costs ~0.5 s with Fast DDS."""
+    """One rclpy context for the session: init/shutdown per test costs ~0.5 s with Fast DDS."""
     os.environ.setdefault("ROS_DOMAIN_ID", "42")
     rclpy.init()
     yield
@@ -34,7 +34,7 @@ SpinUntil = Callable[..., bool]
 
 @pytest.fixture(scope="session")
 def spin_until() -> SpinUntil:
-    """`spin_until(node, done, timeout=10.0)`: spin `node` until `done()` is true or time runs out."""
+    """`spin_until(node, done, timeout=10.0)`: spin `node` until `done()` or time runs out."""
 
     def spin(node: rclpy.node.Node, done: Callable[[], bool], timeout: float = 10.0) -> bool:
         deadline = time.monotonic() + timeout

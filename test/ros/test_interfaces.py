@@ -15,7 +15,7 @@ def _stamped(message, sec: int = 12, nanosec: int = 345) -> None:
     message.header.frame_id = "camera_color_optical_frame"
 
 
-def make_prompt(object_id: int = 7) -> "msg.ObjectPrompt":
+def make_prompt(object_id: int = 7) -> msg.ObjectPrompt:
     prompt = msg.ObjectPrompt()
     _stamped(prompt)
     prompt.action = msg.ObjectPrompt.ACTION_REFINE
@@ -31,7 +31,7 @@ def make_prompt(object_id: int = 7) -> "msg.ObjectPrompt":
     return prompt
 
 
-def make_segmentation_array() -> "msg.SegmentationArray":
+def make_segmentation_array() -> msg.SegmentationArray:
     result = msg.SegmentationArray()
     _stamped(result, 99, 1234)
     result.height, result.width = 48, 64
@@ -46,7 +46,10 @@ def make_segmentation_array() -> "msg.SegmentationArray":
     obj.mask = bytes([0, 1, 1, 0, 1, 1, 1, 1, 0, 0, 1, 0])
     obj.area = 7
     obj.status_message = "coasting on the motion model"
-    result.objects = [obj, msg.ObjectSegmentation(id=4, state=msg.ObjectSegmentation.STATE_REJECTED)]
+    result.objects = [
+        obj,
+        msg.ObjectSegmentation(id=4, state=msg.ObjectSegmentation.STATE_REJECTED),
+    ]
     result.encoder_ms, result.decoder_ms, result.total_ms = 12.5, 3.25, 20.0
     return result
 
