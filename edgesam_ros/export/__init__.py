@@ -1,0 +1,1 @@
+"""ONNX export of EdgeSAM models (needs the torch extras)."""

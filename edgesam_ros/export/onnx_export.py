@@ -1,0 +1,221 @@
+"""Export EdgeSAM to the two ONNX files the engine loads (contract: docs/architecture.md).
+
+Path chosen for torch 2.13: the TorchScript exporter (``torch.onnx.export(...,
+dynamo=False)``) is still present and traces these models without graph breaks; it takes
+``dynamic_axes`` for the decoder's B and N axes directly and writes one self-contained
+file. The dynamo exporter (the new default, which breaks upstream's script) is not needed.
+Before tracing, RepViT is re-parameterised and the neck's upsampling switched to bilinear,
+as upstream's ONNX/CoreML export does.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+
+import onnx
+import torch
+from torch import nn
+
+from ..models import EdgeSam, EdgeSamConfig, build_model, load_checkpoint
+from ..models.edge_sam import jitter_batchnorm
+
+log = logging.getLogger(__name__)
+
+#: Seed of ``random_init`` exports so teammates get identical random models.
+RANDOM_SEED = 0
+ENCODER_FILE = "encoder.onnx"
+DECODER_FILE = "decoder.onnx"
+
+
+class EncoderGraph(nn.Module):
+    """``image`` to ``image_embeddings`` (+ ``proposal_boxes``, ``proposal_scores``)."""
+
+    def __init__(self, model: EdgeSam, rpn: bool) -> None:
+        super().__init__()
+        self.model = model
+        self.rpn = rpn
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        emb, stages = self.model.image_encoder.forward_features(image)
+        if not self.rpn:
+            return (emb,)
+        boxes, scores = self.model.propose(stages)
+        return emb, boxes[0], scores[0]
+
+
+class DecoderGraph(nn.Module):
+    """Prompt encoding plus mask decoding for B prompts of N points on one embedding.
+
+    Coordinates are in the prompt frame P (= S); the graph adds 0.5 and divides by P.
+    No padding point is appended: callers pad with label -1 when they want SAM's behaviour.
+    """
+
+    def __init__(self, model: EdgeSam) -> None:
+        super().__init__()
+        self.prompt_encoder = model.prompt_encoder
+        self.mask_decoder = model.mask_decoder
+        self.frame = float(model.config.image_size)
+
+    def forward(self, image_embeddings: torch.Tensor, point_coords: torch.Tensor,
+                point_labels: torch.Tensor, mask_input: torch.Tensor,
+                has_mask_input: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        pe = self.prompt_encoder
+        sparse = pe.embed_points(point_coords, point_labels, self.frame)
+        dense = pe.embed_masks(mask_input, has_mask_input)
+        masks, scores = self.mask_decoder(image_embeddings, pe.get_dense_pe(), sparse, dense)
+        return scores, masks
+
+
+def prepare_model(checkpoint: str | Path | None, variant: str | EdgeSamConfig, *,
+                  rpn: bool = False,
+                  random_init: bool = False) -> EdgeSam:
+    """Load (or randomly initialise) and fuse a model ready for tracing."""
+    if checkpoint is None and not random_init:
+        raise ValueError("give a checkpoint, or random_init=True for random weights")
+    if checkpoint is not None:
+        model = load_checkpoint(checkpoint, variant)
+        if rpn and not model.config.rpn:
+            raise ValueError(f"{checkpoint} has no RPN weights (rpn_head.*); export without rpn")
+    else:
+        model = jitter_batchnorm(build_model(variant, rpn=rpn, seed=RANDOM_SEED), RANDOM_SEED)
+    model.image_encoder.set_upsample_mode("bilinear")
+    return model.fuse()
+
+
+def metadata(model: EdgeSam) -> dict[str, str]:
+    """``edgesam_ros.*`` metadata_props written on both files."""
+    cfg = model.config
+    return {
+        "edgesam_ros.family": "edgesam",
+        "edgesam_ros.variant": cfg.name,
+        "edgesam_ros.image_size": str(cfg.image_size),
+        "edgesam_ros.prompt_frame": str(cfg.image_size),
+        "edgesam_ros.pixel_mean": ",".join(str(v) for v in cfg.pixel_mean),
+        "edgesam_ros.pixel_std": ",".join(str(v) for v in cfg.pixel_std),
+    }
+
+
+def declare_output_dims(path: Path, dims: dict[str, list[int | str]]) -> None:
+    """Write the documented output shapes; tracing leaves reshape-derived dims unnamed."""
+    proto = onnx.load(str(path))
+    for out in proto.graph.output:
+        if out.name in dims:
+            shape = out.type.tensor_type.shape
+            del shape.dim[:]
+            for d in dims[out.name]:
+                if isinstance(d, str):
+                    shape.dim.add().dim_param = d
+                else:
+                    shape.dim.add().dim_value = d
+    onnx.save(proto, str(path))
+
+
+def set_metadata(path: Path, props: dict[str, str]) -> None:
+    """Replace the file's ``metadata_props`` with ``props`` (other keys kept)."""
+    proto = onnx.load(str(path))
+    kept = {p.key: p.value for p in proto.metadata_props if p.key not in props}
+    del proto.metadata_props[:]
+    for key, value in {**kept, **props}.items():
+        proto.metadata_props.add(key=key, value=value)
+    onnx.save(proto, str(path))
+
+
+@contextmanager
+def _quiet_tracer():
+    """Silence the TorchScript exporter's deprecation and tracer chatter; it is chosen on
+    purpose (see the module docstring) and its shape branches are static here."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        yield
+
+
+def export_encoder(model: EdgeSam, path: Path, opset: int = 17, rpn: bool = False) -> Path:
+    size = model.config.image_size
+    names = ["image_embeddings"] + (["proposal_boxes", "proposal_scores"] if rpn else [])
+    with _quiet_tracer():
+        torch.onnx.export(
+            EncoderGraph(model, rpn), (torch.zeros(1, 3, size, size),), str(path), dynamo=False,
+            input_names=["image"], output_names=names, opset_version=opset)
+    return path
+
+
+def export_decoder(model: EdgeSam, path: Path, opset: int = 17) -> Path:
+    cfg = model.config
+    h = cfg.embedding_size
+    b, n = 2, 3
+    args = (
+        torch.zeros(1, cfg.embed_dim, h, h),
+        torch.linspace(0, cfg.image_size, b * n * 2).reshape(b, n, 2),
+        torch.tensor([[1.0, 0.0, -1.0], [2.0, 3.0, 1.0]]),
+        torch.zeros(b, 1, 4 * h, 4 * h),
+        torch.tensor([0.0, 1.0]),
+    )
+    with _quiet_tracer():
+        torch.onnx.export(
+            DecoderGraph(model), args, str(path), dynamo=False, opset_version=opset,
+            input_names=["image_embeddings", "point_coords", "point_labels", "mask_input",
+                         "has_mask_input"],
+            output_names=["scores", "masks"],
+            dynamic_axes={"point_coords": {0: "B", 1: "N"}, "point_labels": {0: "B", 1: "N"},
+                          "mask_input": {0: "B"}, "has_mask_input": {0: "B"},
+                          "scores": {0: "B"}, "masks": {0: "B"}})
+    k = cfg.num_mask_tokens
+    declare_output_dims(path, {"scores": ["B", k], "masks": ["B", k, 4 * h, 4 * h]})
+    return path
+
+
+def to_fp16(src: Path, dst: Path) -> Path:
+    """Float16 weights and compute with float32 inputs/outputs (the interface is unchanged).
+
+    Uses the converter shipped in onnxruntime (``onnxruntime.transformers.float16``), a copy
+    of onnxconverter-common's, so no extra package is needed.
+    """
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    onnx.save(convert_float_to_float16(onnx.load(str(src)), keep_io_types=True), str(dst))
+    return dst
+
+
+def export_onnx(
+    checkpoint: str | Path | None,
+    variant: str | EdgeSamConfig,
+    out_dir: str | Path,
+    *,
+    fp16: bool = False,
+    int8: bool = False,
+    rpn: bool = False,
+    random_init: bool = False,
+    opset: int = 17,
+) -> dict[str, Path]:
+    """Write ``encoder.onnx``/``decoder.onnx`` (and ``*.fp16.onnx``, ``*.int8.onnx``).
+
+    Returns the written paths keyed ``encoder``, ``decoder``, ``encoder_fp16``, ...
+    """
+    if opset < 17:
+        raise ValueError("opset >= 17 required (LayerNormalization-era ops, SDPA export)")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model = prepare_model(checkpoint, variant, rpn=rpn, random_init=random_init)
+    props = metadata(model)
+    written = {
+        "encoder": export_encoder(model, out / ENCODER_FILE, opset, rpn),
+        "decoder": export_decoder(model, out / DECODER_FILE, opset),
+    }
+    for part in ("encoder", "decoder"):
+        stem = written[part].with_suffix("")
+        if fp16:
+            written[f"{part}_fp16"] = to_fp16(written[part], stem.with_suffix(".fp16.onnx"))
+        if int8:
+            from .quantize import quantize_part
+
+            written[f"{part}_int8"] = quantize_part(
+                written[part], stem.with_suffix(".int8.onnx"), part, model.config)
+    for path in written.values():
+        set_metadata(path, props)
+        log.info("wrote %s", path)
+    return written
