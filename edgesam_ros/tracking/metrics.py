@@ -17,7 +17,8 @@ Conventions (documented because they change the numbers):
 - Occlusion episode: a run of frames with the GT absent after it was seen. Its recovery time is
   the number of frames from its reappearance (the first frame at least `reappear_share` of the
   object's median visible area is back) to the first frame with J > 0.5; an episode never
-  recovered before the sequence ends is counted separately as unrecovered.
+  recovered before the sequence ends is counted separately as unrecovered. Its length is the
+  number of frames from disappearance to reappearance (hidden or out of the frame alike).
 """
 
 from __future__ import annotations
@@ -83,6 +84,14 @@ def overlaps(gt_ids: np.ndarray, pred_ids: np.ndarray) -> tuple[np.ndarray, np.n
     return inter, inter.sum(axis=1), inter.sum(axis=0)
 
 
+@dataclass(frozen=True)
+class Episode:
+    """One occlusion episode of a GT object."""
+
+    length: int  # frames from disappearance to reappearance
+    recovery: int | None  # frames from reappearance to the first J > 0.5; None: never
+
+
 @dataclass
 class ObjectTrack:
     """Running scores of one GT object."""
@@ -96,17 +105,16 @@ class ObjectTrack:
     invisible_frames: int = 0
     false_positive_frames: int = 0
 
-    def recovery(self, reappear_share: float) -> tuple[list[int], int]:
-        """(frames to recover per recovered occlusion episode, number never recovered)."""
+    def episodes(self, reappear_share: float) -> list[Episode]:
+        """The occlusion episodes, in order (scanning stops at the first unrecovered one)."""
         areas = np.asarray(self.areas)
         if not areas.any():
-            return [], 0
+            return []
         present = areas >= reappear_share * np.median(areas[areas > 0])
         absent = areas == 0
         good = np.asarray(self.j) > 0.5
-        recovered, unrecovered = [], 0
-        seen = np.flatnonzero(areas > 0)[0]
-        t = seen
+        found = []
+        t = np.flatnonzero(areas > 0)[0]
         while True:
             gone = np.flatnonzero(absent[t:])
             if len(gone) == 0:
@@ -116,12 +124,11 @@ class ObjectTrack:
                 break
             start = t + gone[0] + back[0]
             hit = np.flatnonzero(good[start:] & ~absent[start:])
-            if len(hit) == 0:
-                unrecovered += 1
+            found.append(Episode(int(back[0]), int(hit[0]) if len(hit) else None))
+            if not len(hit):
                 break
-            recovered.append(int(hit[0]))
             t = start
-        return recovered, unrecovered
+        return found
 
 
 @dataclass(frozen=True)
@@ -131,8 +138,7 @@ class ObjectMetrics:
     recall: float
     decay: float
     id_switches: int
-    recovery_frames: list[int]
-    unrecovered: int
+    episodes: list[Episode]
     invisible_frames: int
     false_positive_frames: int
     frames: int
@@ -141,19 +147,26 @@ class ObjectMetrics:
     def jf(self) -> float:
         return (self.j + self.f) / 2
 
+    @property
+    def recovery_frames(self) -> list[int]:
+        """Frames to recover, per recovered episode."""
+        return [e.recovery for e in self.episodes if e.recovery is not None]
+
+    @property
+    def unrecovered(self) -> int:
+        return sum(e.recovery is None for e in self.episodes)
+
 
 def summarize(track: ObjectTrack, reappear_share: float) -> ObjectMetrics:
     j = np.asarray(track.j)
     quarter = max(len(j) // 4, 1)
-    recovered, unrecovered = track.recovery(reappear_share)
     return ObjectMetrics(
         j=float(j.mean()) if len(j) else math.nan,
         f=float(np.mean(track.f)) if len(j) else math.nan,
         recall=float((j > 0.5).mean()) if len(j) else math.nan,
         decay=float(j[:quarter].mean() - j[-quarter:].mean()) if len(j) else math.nan,
         id_switches=track.id_switches,
-        recovery_frames=recovered,
-        unrecovered=unrecovered,
+        episodes=track.episodes(reappear_share),
         invisible_frames=track.invisible_frames,
         false_positive_frames=track.false_positive_frames,
         frames=len(j),

@@ -87,13 +87,22 @@ def merge_refinement(
     """A user refinement on top of a propagated prompt.
 
     Its points replace the propagated ones (those were the tracker's guesses; a correction click
-    says the guess was wrong), and its box, if any, replaces the box.
+    says the guess was wrong), and its box, if any, replaces the box. Without a box of its own,
+    the propagated box is kept only if it contains every positive click: SAM segments within
+    the box, so a click outside it could never take effect.
     """
     if refine is None:
         return points, labels, box
     if len(refine.points):
         points, labels = refine.points, refine.labels
-    return points, labels, refine.box if refine.box is not None else box
+    if refine.box is not None:
+        return points, labels, refine.box
+    if box is not None:
+        clicks = refine.points[refine.labels == 1]
+        inside = (clicks >= box[:2]) & (clicks < box[2:])
+        if not inside.all():
+            box = None
+    return points, labels, box
 
 
 def negative_points(

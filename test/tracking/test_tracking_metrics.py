@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from fake_engine import Disc, FakeEngine, gt_box, render
+from discs import Disc, gt_box, render
 
 from edgesam_ros.tracking.evaluate import evaluate_sequences, format_table
 from edgesam_ros.tracking.metrics import (
@@ -16,6 +16,7 @@ from edgesam_ros.tracking.metrics import (
     boundary_radius,
     jaccard,
 )
+from edgesam_ros.tracking.oracle import OracleEngine
 
 
 def square(x0, y0, size, shape=(100, 100)):
@@ -108,7 +109,7 @@ def test_evaluate_runs_the_ablation_ladder_with_one_encode_per_frame():
             id_image=lambda: ids,
         )
 
-    engine = FakeEngine()
+    engine = OracleEngine(proposals=False)
     encodes = []
     original = engine.encode
     engine.encode = lambda image: encodes.append(1) or original(image)

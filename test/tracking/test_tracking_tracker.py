@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fake_engine import Disc, FakeEngine, gt_box, iou, mask_result, render
+from discs import Disc, gt_box, iou, render
 
 from edgesam_ros.tracking import State, Tracker, TrackerConfig, UserPrompt
 from edgesam_ros.tracking.config import ABLATIONS
 from edgesam_ros.tracking.gating import Candidate, DepthOrder, resolve_overlaps
+from edgesam_ros.tracking.oracle import OracleEngine, mask_result
 
 RED, GREEN, BLUE, GREY = (220, 40, 40), (40, 200, 60), (50, 60, 230), (128, 128, 128)
 
 
 def run(discs, frames, config=None, engine=None, proposals=False, start=None):
     """Track `discs` for `frames` frames, prompting each with its GT box on its first frame."""
-    engine = engine or FakeEngine()
+    engine = engine or OracleEngine(proposals=proposals)
     tracker = Tracker(config or TrackerConfig())
     ids_of = {}
     history = []
@@ -25,7 +26,7 @@ def run(discs, frames, config=None, engine=None, proposals=False, start=None):
             wanted = start is None or disc.id in start
             if disc.id not in ids_of and wanted and (ids == disc.id).any():
                 ids_of[disc.id] = tracker.add(UserPrompt(box=gt_box(ids, disc.id)))
-        result = tracker.step(engine, rgb, engine.encode(ids, proposals))
+        result = tracker.step(engine, rgb, engine.encode(ids))
         history.append((ids, result))
     return tracker, ids_of, history
 
@@ -80,16 +81,16 @@ def test_occluded_object_is_recovered_after_it_reappears(proposals):
 def test_removed_object_never_comes_back():
     a = Disc(1, (80, 120), (1, 0), 20, 1.0, RED)
     b = Disc(2, (220, 120), (-1, 0), 20, 1.0, BLUE)
-    engine = FakeEngine()
+    engine = OracleEngine()
     tracker = Tracker(TrackerConfig(auto=True))
     ids, rgb = render([a, b], 0)
     first = tracker.add(UserPrompt(box=gt_box(ids, 1)))
-    tracker.step(engine, rgb, engine.encode(ids, proposals=True))
+    tracker.step(engine, rgb, engine.encode(ids))
     assert tracker.remove(first)
     seen = set()
     for t in range(1, 15):
         ids, rgb = render([a, b], t)
-        result = tracker.step(engine, rgb, engine.encode(ids, proposals=True))
+        result = tracker.step(engine, rgb, engine.encode(ids))
         if t == 1:
             assert [o.id for o in result.removed] == [first]
             assert result.removed[0].state is State.REMOVED
@@ -111,7 +112,7 @@ def test_keep_alive_removes_a_lost_object_for_good():
 def test_refine_prompt_changes_the_next_mask():
     left = Disc(1, (120, 120), (0, 0), 25, 1.0, RED)
     right = Disc(2, (175, 120), (0, 0), 25, 1.0, BLUE)
-    engine = FakeEngine()
+    engine = OracleEngine(proposals=False)
     tracker = Tracker()
     ids, rgb = render([left, right], 0)
     object_id = tracker.add(UserPrompt(points=[[120, 120]], labels=[1]))
@@ -125,7 +126,7 @@ def test_refine_prompt_changes_the_next_mask():
 
 
 def test_rejected_prompts_are_reported_once():
-    engine = FakeEngine()
+    engine = OracleEngine(proposals=False)
     tracker = Tracker()
     ids, rgb = render([Disc(1, (100, 100), (0, 0), 20, 1.0, RED)], 0)
     good = tracker.add(UserPrompt(box=gt_box(ids, 1), object_id=7))
@@ -156,7 +157,8 @@ def test_contested_pixels_are_never_double_assigned():
         Disc(2, (158, 120), (-1, 0), 30, 2.0, BLUE),
         Disc(3, (130, 170), (0, -1), 25, 3.0, GREEN),
     ]
-    engine = FakeEngine(grow=4)  # every mask bleeds 4 px into its neighbours
+    # Every mask bleeds 4 px into its neighbours.
+    engine = OracleEngine(proposals=False, boundary_shift=(4, 4))
     _, _, history = run(discs, 12, engine=engine)
     for _, result in history:
         painted = np.count_nonzero(result.id_image())
@@ -177,7 +179,7 @@ def test_swallowed_candidate_is_occluded_not_moved():
 def test_one_decode_call_per_frame_and_mask_input_only_when_supported():
     discs = [Disc(i, (50 + 60 * i, 120), (1, 1), 15, 1.0, RED) for i in range(1, 5)]
     for has_mask_input in (True, False):
-        engine = FakeEngine(has_mask_input=has_mask_input)
+        engine = OracleEngine(proposals=False, has_mask_input=has_mask_input)
         run(discs, 4, engine=engine)
         assert engine.decode_calls == 4
         assert len(engine.prompts) == 4
@@ -187,16 +189,16 @@ def test_one_decode_call_per_frame_and_mask_input_only_when_supported():
 
 def test_auto_mode_starts_objects_only_where_nothing_is_tracked():
     discs = [Disc(i, (40 + 50 * i, 60 + 30 * (i % 2)), (0, 0), 18, 1.0, RED) for i in range(1, 6)]
-    engine = FakeEngine()
+    engine = OracleEngine()
     tracker = Tracker(TrackerConfig(auto=True, max_objects=4))
     ids, rgb = render(discs, 0)
     tracker.add(UserPrompt(box=gt_box(ids, 3)))
-    result = tracker.step(engine, rgb, engine.encode(ids, proposals=True))
+    result = tracker.step(engine, rgb, engine.encode(ids))
     assert len(result.objects) == 4
     assert {o.source.value for o in result.objects} == {"user", "proposal"}
     covered = [max(range(1, 6), key=lambda g: iou(o.mask, ids, g)) for o in result.objects]
     assert len(set(covered)) == 4  # no gt disc got two objects
-    result = tracker.step(engine, rgb, engine.encode(ids, proposals=True))
+    result = tracker.step(engine, rgb, engine.encode(ids))
     assert len(result.objects) == 4
 
 
@@ -204,7 +206,7 @@ def test_first_frame_ablation_resends_the_user_prompt():
     config = TrackerConfig().ablation("first-frame")
     assert not config.propagate and not config.reacquire
     assert list(ABLATIONS)[-1] == "+reacquire" and TrackerConfig().ablation("+reacquire").reacquire
-    engine = FakeEngine()
+    engine = OracleEngine(proposals=False)
     run([Disc(1, (60, 120), (5, 0), 15, 1.0, RED)], 3, config, engine)
     assert engine.prompts[0].points.shape == (0, 2)
     with pytest.raises(ValueError):
@@ -212,7 +214,7 @@ def test_first_frame_ablation_resends_the_user_prompt():
 
 
 def test_one_frame_objects_are_not_carried_on():
-    engine = FakeEngine()
+    engine = OracleEngine(proposals=False)
     tracker = Tracker()
     ids, rgb = render([Disc(1, (100, 100), (0, 0), 20, 1.0, RED)], 0)
     tracker.add(UserPrompt(box=gt_box(ids, 1), track=False))
@@ -229,7 +231,7 @@ def test_object_leaving_the_image_is_found_again_when_it_returns():
         disc = Disc(1, out.at(min(t, 14 - (t - 14) if t > 14 else t)), (0, 0), 20, 1.0, RED)
         return render([disc], 0)
 
-    engine = FakeEngine()
+    engine = OracleEngine(proposals=False)
     tracker = Tracker(config)
     ids, rgb = scene_at(0)
     object_id = tracker.add(UserPrompt(box=gt_box(ids, 1)))
