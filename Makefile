@@ -6,7 +6,6 @@ export EDGESAM_VENV ?= $(HOME)/.cache/edgesam_ros/venv
 IN_ENV := tools/in_env.sh
 # Tests and benchmarks must not oversubscribe the two cores of the reference machine.
 export OMP_NUM_THREADS ?= 2
-export ROS_DOMAIN_ID ?= 42
 COLCON_FLAGS := --symlink-install --base-paths . --event-handlers console_direct- \
 	--cmake-args -DBUILD_TESTING=OFF -DPython3_EXECUTABLE=$(EDGESAM_VENV)/bin/python
 

@@ -20,7 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "play": ("edgesam_ros.bags.replay:main", "replay a bag on rclpy (timing, rate, loop, remap)"),
     "demo": ("edgesam_ros.demo:main", "the demo: bag -> live node + offline path -> out/"),
-    "eval": ("edgesam_ros.training.evaluate:main", "mIoU of a model on held-out procedural scenes"),
+    "eval": ("edgesam_ros.evaluation.cli:main", "mIoU of a model on held-out procedural scenes"),
     "eval-tracking": (
         "edgesam_ros.tracking.evaluate:main",
         "J&F of prompt propagation on procedural sequences",

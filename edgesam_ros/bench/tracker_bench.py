@@ -1,8 +1,8 @@
 """The tracker's own cost per frame (prompts, gating, overlaps, bookkeeping), without a model.
 
-Target: < 3 ms per frame for 10 objects at 640x480. The engine is replaced by precomputed
-ground-truth masks (looked up, not computed, at decode time), and `FrameResult.tracker_ms`
-excludes encode and decode anyway, so the table measures the tracker alone.
+Target: < 3 ms per frame for 10 objects at 640x480. The engine is the ground-truth
+`OracleEngine`, and `FrameResult.tracker_ms` excludes encode and decode, so the table measures
+the tracker alone (appearance histograms included: every frame gets its image).
 """
 
 from __future__ import annotations
@@ -13,54 +13,19 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from edgesam_ros.engine.types import Embedding, MaskResult, Prompt
 from edgesam_ros.tracking import Tracker, TrackerConfig, UserPrompt
-
-LOW_RES = 256  # EdgeSAM's low-res logits are 256 x 256
-
-
-class _PrecomputedEngine:
-    """Answers each prompt with the GT mask of the object at the prompt's point / box centre."""
-
-    def __init__(self, frames: list[tuple[np.ndarray, dict[int, MaskResult]]]) -> None:
-        self._frames = frames
-        self.info = type("Info", (), {"has_mask_input": True})()
-
-    def encode(self, image: np.ndarray) -> Embedding:  # unused: the bench passes embeddings
-        raise NotImplementedError
-
-    def decode(self, embedding: Embedding, prompts: Sequence[Prompt]) -> list[MaskResult]:
-        ids, results = self._frames[int(embedding.features[0, 0, 0, 0])]
-        out = []
-        for prompt in prompts:
-            x, y = prompt.points[0] if len(prompt.points) else (prompt.box[:2] + prompt.box[2:]) / 2
-            object_id = int(
-                ids[int(np.clip(y, 0, ids.shape[0] - 1)), int(np.clip(x, 0, ids.shape[1] - 1))]
-            )
-            out.append(results.get(object_id, results[0]))
-        return out
-
-
-def _result(mask: np.ndarray, logits: np.ndarray) -> MaskResult:
-    ys, xs = np.nonzero(mask)
-    if len(ys) == 0:
-        return MaskResult((0, 0, 0, 0), np.zeros((0, 0), bool), 0.0, 0.0, 0, logits)
-    x1, y1, x2, y2 = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
-    return MaskResult(
-        (int(x1), int(y1), int(x2), int(y2)), mask[y1:y2, x1:x2].copy(), 0.95, 0.95, len(ys), logits
-    )
+from edgesam_ros.tracking.oracle import OracleEngine, mask_result
 
 
 def make_frames(objects: int, frames: int, size: tuple[int, int], seed: int = 0):
-    """Discs bouncing around an image: (RGB images, [(id image, id -> MaskResult)])."""
+    """Discs bouncing around an image: (RGB images, id images)."""
     rng = np.random.default_rng(seed)
     h, w = size
     radius = rng.uniform(15, 35, objects)
     position = rng.uniform([40, 40], [w - 40, h - 40], (objects, 2))
     velocity = rng.uniform(-4, 4, (objects, 2))
     colors = rng.integers(30, 255, (objects, 3))
-    logits = np.zeros((LOW_RES, LOW_RES), np.float32)
-    images, tables = [], []
+    images, id_images = [], []
     for _ in range(frames):
         ids = np.zeros(size, np.uint16)
         image = np.full((*size, 3), 60, np.uint8)
@@ -68,28 +33,25 @@ def make_frames(objects: int, frames: int, size: tuple[int, int], seed: int = 0)
             centre = tuple(int(v) for v in position[k])
             cv2.circle(ids, centre, int(radius[k]), k + 1, -1)
             cv2.circle(image, centre, int(radius[k]), [int(c) for c in colors[k]], -1)
-        results = {k: _result(ids == k, logits) for k in range(objects + 1)}
-        results[0] = _result(np.zeros(size, bool), logits)
         images.append(image)
-        tables.append((ids, results))
+        id_images.append(ids)
         position += velocity
         bounce = (position < 40) | (position > [w - 40, h - 40])
         velocity[bounce] *= -1
-    return images, tables
+    return images, id_images
 
 
 def bench(objects: int, frames: int, size: tuple[int, int]) -> tuple[float, float]:
     """(mean, 95th percentile) tracker ms per frame for `objects` objects."""
-    images, tables = make_frames(objects, frames, size)
-    engine = _PrecomputedEngine(tables)
+    images, id_images = make_frames(objects, frames, size)
+    engine = OracleEngine()
     tracker = Tracker(TrackerConfig())
     for object_id in range(1, objects + 1):
-        box = np.asarray(tables[0][1][object_id].box, np.float32)
+        box = np.asarray(mask_result(id_images[0] == object_id).box, np.float32)
         tracker.add(UserPrompt(box=box))
     times = []
-    for t, image in enumerate(images):
-        embedding = Embedding(np.full((1, 1, 1, 1), t, np.float32), size, None)
-        times.append(tracker.step(engine, image, embedding).tracker_ms)
+    for image, ids in zip(images, id_images, strict=True):
+        times.append(tracker.step(engine, image, engine.encode(ids)).tracker_ms)
     steady = np.asarray(times[1:])
     return float(steady.mean()), float(np.percentile(steady, 95))
 

@@ -42,5 +42,5 @@ class LongestSide:
     @staticmethod
     def _scale(coords: np.ndarray, scales: np.ndarray) -> np.ndarray:
         coords = np.asarray(coords, dtype=np.float64)
-        pairs = coords.reshape(*coords.shape[:-1], -1, 2) * scales
+        pairs = coords.reshape(*coords.shape[:-1], coords.shape[-1] // 2, 2) * scales
         return pairs.reshape(coords.shape).astype(np.float32)

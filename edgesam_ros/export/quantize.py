@@ -30,6 +30,11 @@ from ..models.config import EdgeSamConfig
 
 #: Calibration set size: enough for stable min/max ranges, small enough to export quickly.
 CALIBRATION_IMAGES = 8
+#: Encoder ops given int8 kernels (QLinearConv/Add/Mul/Sigmoid). GELU, the SE mean and the
+#: neck's LayerNormalization stay float between DequantizeLinear/QuantizeLinear: ORT has
+#: no int8 kernels for them, and quantising LayerNormalization's 1-D scale per channel
+#: only earns a warning.
+ENCODER_INT8_OPS = ["Conv", "Add", "Mul", "Sigmoid"]
 
 
 def procedural_image(size: int, rng: np.random.Generator) -> np.ndarray:
@@ -87,7 +92,7 @@ def quantize_encoder(src: Path, dst: Path, cfg: EdgeSamConfig) -> Path:
             str(prepped), str(dst), _Feeds(encoder_calibration(cfg)),
             quant_format=QuantFormat.QDQ, per_channel=True,
             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-            calibrate_method=CalibrationMethod.MinMax,
+            calibrate_method=CalibrationMethod.MinMax, op_types_to_quantize=ENCODER_INT8_OPS,
             extra_options={"CalibTensorRangeSymmetric": False})
     return dst
 
@@ -110,8 +115,10 @@ def quantize_part(src: Path, dst: Path, part: str, cfg: EdgeSamConfig) -> Path:
 
 
 def session(path: Path | str, threads: int = 1) -> ort.InferenceSession:
-    """CPU session with a fixed thread count, for calibration checks and benchmarks."""
+    """CPU session with a fixed thread count and the engine's optimisation level
+    (``edgesam_ros.engine.providers``), for calibration checks and benchmarks."""
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])

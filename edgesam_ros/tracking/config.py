@@ -11,25 +11,25 @@ import dataclasses
 from dataclasses import dataclass
 
 #: Ablation name -> feature flags, in the order each adds one feature to the previous one.
+_FEATURES = (
+    "propagate",
+    "use_points",
+    "use_mask_input",
+    "use_motion",
+    "reacquire",
+    "use_appearance",
+)
 ABLATIONS: dict[str, dict[str, bool]] = {
-    "first-frame": dict(
-        propagate=False, use_points=False, use_mask_input=False, use_motion=False, reacquire=False
-    ),
-    "box": dict(
-        propagate=True, use_points=False, use_mask_input=False, use_motion=False, reacquire=False
-    ),
-    "+points": dict(
-        propagate=True, use_points=True, use_mask_input=False, use_motion=False, reacquire=False
-    ),
-    "+mask-input": dict(
-        propagate=True, use_points=True, use_mask_input=True, use_motion=False, reacquire=False
-    ),
-    "+motion": dict(
-        propagate=True, use_points=True, use_mask_input=True, use_motion=True, reacquire=False
-    ),
-    "+reacquire": dict(
-        propagate=True, use_points=True, use_mask_input=True, use_motion=True, reacquire=True
-    ),
+    name: {feature: i < on for i, feature in enumerate(_FEATURES)}
+    for name, on in (
+        ("first-frame", 0),
+        ("box", 1),
+        ("+points", 2),
+        ("+mask-input", 3),
+        ("+motion", 4),
+        ("+reacquire", 5),
+        ("+appearance", 6),
+    )
 }
 
 
@@ -48,6 +48,10 @@ class TrackerConfig:
     use_motion: bool = True
     #: Try to re-acquire lost objects from proposals / a wider search box; off: they wait to die.
     reacquire: bool = True
+    #: Check every mask's colours against the object's (hue/saturation histogram): a propagated
+    #: mask must still look like the object, a re-acquired one must look like it. Off: position
+    #: and size alone decide (also when `step` is given no image).
+    use_appearance: bool = True
 
     # --- prompt construction ---
     #: Previous box grown by this fraction of its size on each side: room for motion and growth
@@ -75,19 +79,31 @@ class TrackerConfig:
     # --- gating: accept a propagated mask only when plausible ---
     #: Minimum stability score (EdgeSAM's IoU head was not distilled; stability is the signal).
     min_stability: float = 0.6
-    #: Accepted area / last accepted area must lie within [min, max]: a jump means a neighbour
-    #: or the background was grabbed, a collapse means the prompt fell off the object.
+    #: Accepted area / last accepted area must not fall below this: a collapse means the prompt
+    #: fell off the object. A smaller mask that still looks like the object (`use_appearance`)
+    #: is accepted as a partial view: the object is sliding behind something.
     min_area_ratio: float = 0.4
+    #: Accepted area / max(last area, reference area) must not exceed this: a jump means a
+    #: neighbour or the background was grabbed. Growing back to the reference size after a
+    #: partial view is no jump.
     max_area_ratio: float = 2.5
     #: Minimum IoU between the mask's box and the motion-predicted box (for objects cut by the
     #: image border: intersection over the smaller box, as their boxes change size abruptly).
     min_box_iou: float = 0.2
+    #: Until the motion model has measured a velocity (birth, re-acquisition, correction), a
+    #: mask may lie this many box sizes away from the prediction on each side.
+    unsettled_reach: float = 1.0
     #: Fewer pixels than this is an empty mask.
     min_area: int = 16
     #: This many consecutive rejected/empty frames turn a tracked object into a lost one.
     lost_after: int = 3
-    #: A lost object is removed after this many frames (SAM 3's video tracker uses 30).
-    keep_alive: int = 30
+    #: A lost object is removed after this many lost frames. SAM 3's video tracker uses 30, but
+    #: it re-detects everything on every frame; here removal is final, so an object hidden for
+    #: up to ~1.5 s at 30 fps must survive it.
+    keep_alive: int = 45
+    #: ...and this many when it was lost at the image border (it left the field of view and
+    #: comes back where it left, typically later than from behind an occluder).
+    keep_alive_outside: int = 90
 
     #: A mask smaller than this share of the object's reference area is taken as partly hidden:
     #: it updates the position but not the velocity (see `BoxKalman.update`).
@@ -104,10 +120,16 @@ class TrackerConfig:
     depth_memory: int = 30
 
     # --- re-acquisition of lost objects ---
-    #: Search box = predicted box scaled by this factor around its centre...
-    search_scale: float = 2.5
+    #: Search region = the object's reference box around its prediction and around where it was
+    #: last seen, scaled by this factor...
+    search_scale: float = 4.0
     #: ...times (1 + this x frames lost): the longer an object is hidden, the farther it may be.
-    search_growth: float = 0.1
+    #: Wide on purpose: appearance and the overlap test keep it from grabbing other objects
+    #: (oracle J&F on the benchmark: 2.5 / 0.1 gave 0.75, 4.0 / 0.3 gives 0.81).
+    search_growth: float = 0.3
+    #: ...but at most this factor: a long-lost object is not searched for all over the image,
+    #: where a part of another object with the same hues could pass for it.
+    max_search_scale: float = 12.0
     #: The object's reference size and area (used to search for it) follow shrinking masks only
     #: by this factor per frame, so an object sliding behind an occluder is searched for at its
     #: full size, while one that really shrinks is followed within a few frames.
@@ -118,11 +140,23 @@ class TrackerConfig:
     #: Side of those tiles in object sizes: bigger tiles cover the region in fewer frames but
     #: give the decoder more clutter to choose from.
     search_tile: float = 2.0
-    #: Minimum colour-histogram similarity (1 - Bhattacharyya distance) to the last good mask.
+    #: A re-acquisition candidate's area / the object's reference area must be at least this
+    #: (an object coming out from behind something is seen partly at first; not at the border,
+    #: where any sliver may be the object re-entering).
+    search_min_area_ratio: float = 0.25
+    #: A search mask sharing more than this share of its pixels with an object followed on this
+    #: frame is that object, not the lost one.
+    max_search_overlap: float = 0.5
+    #: Minimum colour-histogram similarity (1 - Bhattacharyya distance) to the object's running
+    #: histogram. On the benchmark's objects (GT masks), the same object 30 frames later scores
+    #: >= 0.53 in 95 % of cases, a different object <= 0.42 in 95 % of cases.
     min_appearance: float = 0.5
-    #: Histogram bins per channel (3 channels: bins**3 cells; mono: bins * 4). Coarse on purpose:
-    #: exposure drift, shading and partial views must not make an object a stranger.
-    histogram_bins: int = 4
+    #: Hue x saturation bins of the appearance histogram (grey images: `hue_bins` intensity bins).
+    #: Brightness is left out on purpose: exposure drift, light gradients and shading change it
+    #: (an RGB histogram of the same object 30 frames later fell below 0.05 similarity in 5 % of
+    #: cases).
+    hue_bins: int = 12
+    saturation_bins: int = 4
     #: Weight of the newest mask in the running appearance histogram.
     appearance_update: float = 0.2
 

@@ -17,6 +17,7 @@ import numpy as np
 from edgesam_ros.engine.types import MaskResult
 
 from .config import TrackerConfig
+from .prompts import scale_box
 
 EMPTY_BOX = (0, 0, 0, 0)
 
@@ -53,41 +54,60 @@ def touches_border(box: np.ndarray | tuple, size: tuple[int, int], margin: float
 def implausibility(
     result: MaskResult,
     previous: MaskResult,
+    reference_area: float,
     predicted: np.ndarray,
+    settled: bool,
     config: TrackerConfig,
     size: tuple[int, int],
-) -> str:
-    """Why a propagated mask should not be believed, or "" when it is plausible.
+) -> tuple[str, bool]:
+    """(why a propagated mask should not be believed or "", whether it shrank a lot).
 
-    The area test is skipped for objects cut by the image border: an object entering or
+    A mask that shrank below `min_area_ratio` is returned as plausible but flagged: it is a
+    partial view if it still looks like the object (the caller checks appearance), else a miss.
+    The area tests are skipped for objects cut by the image border: an object entering or
     leaving the frame legitimately grows or shrinks by any factor from one frame to the next.
+    Before the motion model has `settled` (its velocity is still unknown), the mask need only
+    lie mostly within `unsettled_reach` box sizes of the prediction.
     """
     if result.area < config.min_area:
-        return "empty mask"
+        return "empty mask", False
     if result.stability < config.min_stability:
-        return f"stability {result.stability:.2f} < {config.min_stability:.2f}"
-    ratio = result.area / max(previous.area, 1)
+        return f"stability {result.stability:.2f} < {config.min_stability:.2f}", False
     at_border = touches_border(previous.box, size) or touches_border(result.box, size)
-    if not at_border and not config.min_area_ratio <= ratio <= config.max_area_ratio:
-        return f"area changed x{ratio:.2f}"
+    growth = result.area / max(previous.area, reference_area, 1.0)
+    if not at_border and growth > config.max_area_ratio:
+        return f"area grew x{growth:.2f}", False
+    shrunk = not at_border and result.area < config.min_area_ratio * previous.area
     box = np.asarray(result.box, np.float64)
     # At the border the box grows or shrinks with the visible part: there, it is enough that
     # the smaller of the two boxes lies mostly inside the other.
-    iou = box_overlap(box, predicted) if at_border else box_iou(box, predicted)
+    if not settled:
+        predicted = scale_box(predicted, 1 + 2 * config.unsettled_reach)
+    # A partial view's box is smaller than the prediction: it must lie mostly inside it.
+    partial = at_border or shrunk or not settled
+    iou = box_overlap(box, predicted) if partial else box_iou(box, predicted)
     if iou < config.min_box_iou:
-        return f"box overlap {iou:.2f} with the prediction < {config.min_box_iou:.2f}"
-    return ""
+        return f"box overlap {iou:.2f} with the prediction < {config.min_box_iou:.2f}", False
+    return "", shrunk
 
 
-def appearance_histogram(image: np.ndarray, result: MaskResult, bins: int) -> np.ndarray:
-    """Normalised colour histogram of the image under the mask (grey images: intensity only)."""
+def appearance_histogram(
+    image: np.ndarray, result: MaskResult, config: TrackerConfig
+) -> np.ndarray:
+    """Normalised hue x saturation histogram of the image (RGB) under the mask.
+
+    Brightness is left out so exposure changes and shading do not make an object a stranger;
+    grey images get an intensity histogram instead.
+    """
     x1, y1, x2, y2 = result.box
     crop = np.ascontiguousarray(image[y1:y2, x1:x2])
     mask = result.mask.view(np.uint8)
     if crop.ndim == 2:
-        hist = cv2.calcHist([crop], [0], mask, [bins * 4], [0, 256])
+        hist = cv2.calcHist([crop], [0], mask, [config.hue_bins], [0, 256])
     else:
-        hist = cv2.calcHist([crop], [0, 1, 2], mask, [bins] * 3, [0, 256] * 3)
+        hsv = cv2.cvtColor(crop, cv2.COLOR_RGB2HSV)
+        bins = [config.hue_bins, config.saturation_bins]
+        hist = cv2.calcHist([hsv], [0, 1], mask, bins, [0, 180, 0, 256])
     return (hist / max(float(hist.sum()), 1.0)).astype(np.float32)
 
 

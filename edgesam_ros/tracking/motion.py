@@ -36,6 +36,9 @@ class BoxKalman:
         """Start from `box` (birth, re-acquisition, user correction) with an unknown velocity."""
         self.position = box_to_state(box)  # cx, cy, w, h
         self.velocity = np.zeros(4)
+        #: False until a measurement after the (re)start has set the velocity: until then the
+        #: prediction is just the last box, and a fast object is already elsewhere.
+        self.settled = False
         # Unknown velocity: a large variance lets the first measurements set it.
         noise = self._config.motion_measurement_noise
         self._cov = np.array([[noise**2, 0.0], [0.0, 1.0]]) * self._scale() ** 2
@@ -70,6 +73,7 @@ class BoxKalman:
         moves with the occluder's edge, not with the object, and must not teach the velocity
         that will carry the object through the occlusion.
         """
+        self.settled = True
         innovation = box_to_state(box) - self.position
         (p00, p01), (_, p11) = self._cov
         s = p00 + self._scale() ** 2 * self._config.motion_measurement_noise**2

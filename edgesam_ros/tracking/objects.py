@@ -142,6 +142,7 @@ class Track:
     reference_area: float = 0.0  # slowly decaying maximum of mask areas
     misses: int = 0  # consecutive frames without an accepted mask
     lost_frames: int = 0  # frames spent in State.LOST
+    left_view: bool = False  # it was lost at the image border (it left the field of view)
     refine: UserPrompt | None = None  # pending user refinement for the next frame
     predicted: np.ndarray | None = None  # this frame's predicted box (float x1, y1, x2, y2)
 

@@ -148,7 +148,9 @@ def propagated_prompt(
         first = track.first_prompt
         points, labels, box = merge_refinement(first.points, first.labels, first.box, track.refine)
         return Prompt(points=points, labels=labels, box=box, mask_input=None)
-    box = clip_box(expand_box(track.predicted, config.box_margin, config.min_box_margin_px), size)
+    box = clip_box(
+        expand_box(prompt_base(track, config), config.box_margin, config.min_box_margin_px), size
+    )
     if box_is_empty(box):
         return None
     points, labels = _NO_POINTS, _NO_LABELS
@@ -165,22 +167,66 @@ def propagated_prompt(
     return Prompt(points=points, labels=labels, box=box, mask_input=logits)
 
 
-def search_region(track: Track, config: TrackerConfig) -> np.ndarray:
-    """Where a lost object may reappear: its predicted box scaled by a factor that grows with
-    the time it has been lost (unclipped)."""
-    return scale_box(
-        track.predicted, config.search_scale * (1 + config.search_growth * track.lost_frames)
+def extent_box(track: Track, box: np.ndarray) -> np.ndarray:
+    """A box of the object's reference size (`Track.extent`) centred on `box`'s centre."""
+    centre = box_centre(box)
+    return np.concatenate([centre - track.extent / 2, centre + track.extent / 2])
+
+
+def prompt_base(track: Track, config: TrackerConfig) -> np.ndarray:
+    """The box a followed object's prompt is built around: the prediction, grown to the
+    object's reference size while only part of it is seen (it is sliding behind something or
+    out of the frame), so the part coming back into view lies inside the box SAM is given,
+    and by `unsettled_reach` box sizes while its velocity is unknown (see `gating`)."""
+    if config.use_motion and not track.motion.settled:
+        return scale_box(track.predicted, 1 + 2 * config.unsettled_reach)
+    if track.mask.area >= config.partial_visibility * track.reference_area:
+        return track.predicted
+    full = extent_box(track, track.predicted)
+    return np.concatenate(
+        [np.minimum(track.predicted[:2], full[:2]), np.maximum(track.predicted[2:], full[2:])]
     )
 
 
-def reacquire_prompts(
-    track: Track, proposals: Proposals | None, config: TrackerConfig, size: tuple[int, int]
-) -> list[Prompt]:
-    """Candidate prompts for a lost object, best guesses first.
+def search_region(track: Track, config: TrackerConfig) -> np.ndarray:
+    """Where a lost object may reappear (unclipped): around its predicted box and around where
+    it was last seen (objects stop and turn while nobody sees them), both at its reference size
+    scaled by a factor that grows with the time it has been lost, up to `max_search_scale`."""
+    growth = 1 + config.search_growth * track.lost_frames
+    factor = min(config.search_scale * growth, config.max_search_scale)
+    predicted = scale_box(extent_box(track, track.predicted), factor)
+    seen = scale_box(extent_box(track, track.core_box), factor)
+    return np.concatenate(
+        [np.minimum(predicted[:2], seen[:2]), np.maximum(predicted[2:], seen[2:])]
+    )
 
-    With proposals: the ones centred in the search region whose size is plausible, nearest first.
-    Without: boxes (`search_tile` object sizes) tiling the search region, nearest first, a different
-    slice of `max_reacquire_candidates` on each lost frame so the region is covered over time.
+
+def box_ious(boxes: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """(N, M) IoU of every box in `boxes` with every box in `others` (x1, y1, x2, y2 rows)."""
+    lo = np.maximum(boxes[:, None, :2], others[None, :, :2])
+    hi = np.minimum(boxes[:, None, 2:], others[None, :, 2:])
+    inter = np.prod(np.clip(hi - lo, 0, None), axis=2)
+    area = np.prod(boxes[:, 2:] - boxes[:, :2], axis=1)
+    other_area = np.prod(others[:, 2:] - others[:, :2], axis=1)
+    return inter / np.maximum(area[:, None] + other_area[None] - inter, 1e-6)
+
+
+def reacquire_prompts(
+    track: Track,
+    proposals: Proposals | None,
+    followed: np.ndarray,
+    config: TrackerConfig,
+    size: tuple[int, int],
+) -> list[Prompt]:
+    """Candidate prompts for a lost object, best guesses first: `max_reacquire_candidates`.
+
+    First a box around the predicted position (where an object that moved on behind an
+    occluder, or waited at the border it left by, comes back). Then, with proposals: the ones
+    centred in the search region whose size is plausible and that are not an object followed on
+    this frame (IoU above `max_proposal_iou` with a box of `followed`), nearest first. Without:
+    boxes
+    (`search_tile` object sizes) tiling the search region, nearest first, a different slice on
+    each lost frame so the region is covered over time.
     """
     region = clip_box(search_region(track, config), size)
     wh = track.predicted[2:] - track.predicted[:2]
@@ -197,8 +243,12 @@ def reacquire_prompts(
             & (ratio >= config.min_area_ratio)
             & (ratio <= config.max_area_ratio)
         )
-        order = np.argsort(((centres[ok] - centre) ** 2).sum(axis=1))
-        chosen = boxes[ok][order[: config.max_reacquire_candidates]]
+        if len(followed) and len(boxes):
+            ok &= box_ious(boxes, followed).max(axis=1) <= config.max_proposal_iou
+        anchors = np.stack([centre, box_centre(track.core_box)])
+        distance = ((centres[ok, None] - anchors[None]) ** 2).sum(axis=2).min(axis=1)
+        order = np.argsort(distance)
+        chosen = boxes[ok][order[: config.max_reacquire_candidates - 1]]
     else:
         # A grid anchored on the prediction (or the nearest point of the image when the object
         # left it), so it stays put while the region grows.
@@ -211,10 +261,13 @@ def reacquire_prompts(
         ).reshape(-1, 2)
         steps = steps[np.argsort((steps**2).sum(axis=1), kind="stable")]
         grid = anchor + steps * tile
-        start = track.lost_frames * config.max_reacquire_candidates
-        picks = grid[(start + np.arange(config.max_reacquire_candidates)) % len(grid)]
+        count = config.max_reacquire_candidates - 1
+        picks = grid[(track.lost_frames * count + np.arange(count)) % len(grid)]
         chosen = np.concatenate([picks - tile / 2, picks + tile / 2], axis=1)
-    prompts = []
+    predicted = expand_box(track.predicted, config.box_margin, config.min_box_margin_px)
+    prompts = [Prompt(points=_NO_POINTS, labels=_NO_LABELS, box=clip_box(predicted, size))]
+    if box_is_empty(prompts[0].box):
+        prompts = []
     for box in np.unique(chosen, axis=0):
         clipped = clip_box(box, size)
         if box_is_empty(clipped):

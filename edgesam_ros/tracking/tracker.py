@@ -21,14 +21,19 @@ once in that step's `FrameResult.rejected` with its reason, never dropped silent
 
 Life cycle per object: `new` on its first frame -> `tracked` while masks are accepted (a frame
 whose mask is rejected or occluded leaves the state `tracked` with `mask=None` and the reason in
-`status`) -> `lost` after `lost_after` consecutive misses (searched for via proposals or a wider
-search box when `reacquire` is on) -> `removed` after `keep_alive` lost frames, or by request.
+`status`) -> `lost` after `lost_after` consecutive misses -> `removed` after `keep_alive` lost
+frames (longer, `keep_alive_outside`, when it was lost at the image border), or by request.
+With `reacquire` on, an object is searched for from its first miss on: around its predicted and
+its last seen position, with the RPN proposals there or boxes tiling the region, all in the
+frame's one decode call; a search result must look like the object and must not be an object
+followed on this frame.
 One-frame objects (`UserPrompt.track=False`) appear as `new` on their frame and are then
 forgotten without a `removed` entry. Auto mode (`TrackerConfig.auto`) starts objects from the
 engine's RPN proposals where nothing is tracked yet.
 
-The image is needed only for appearance (colour histograms used by re-acquisition); without it
-re-acquisition relies on position and size alone.
+The image is needed only for appearance (hue/saturation histograms: a propagated mask must
+still look like its object, a re-acquired one must look like the lost object); without it the
+tracker relies on position and size alone.
 """
 
 from __future__ import annotations
@@ -267,6 +272,7 @@ class Tracker:
         visible = [t for t in self._tracks.values() if t.core is not None and t.state != State.LOST]
         cores = np.array([predicted_core(t) for t in visible], np.float32).reshape(-1, 2)
         core_ids = np.array([t.id for t in visible], np.int64)
+        followed = np.array([t.predicted for t in visible if t.misses == 0], np.float32)
 
         jobs: list[_Job] = []
         misses: dict[int, str] = {}
@@ -274,11 +280,8 @@ class Tracker:
             if track.mask is None or track.refine is not None:
                 prompt = propagated_prompt(track, cores, core_ids, config, size, mask_input)
                 jobs.append(_Job("user", self._clipped(prompt, size), track, Source.USER))
-            elif track.state is State.LOST:
-                if config.reacquire:
-                    source = Source.PROPAGATED if embedding.proposals is None else Source.PROPOSAL
-                    for prompt in reacquire_prompts(track, embedding.proposals, config, size):
-                        jobs.append(_Job("search", prompt, track, source))
+                continue
+            if track.state is State.LOST:
                 misses[track.id] = "lost"
             else:
                 prompt = propagated_prompt(track, cores, core_ids, config, size, mask_input)
@@ -286,6 +289,15 @@ class Tracker:
                     misses[track.id] = "predicted outside the image"
                 else:
                     jobs.append(_Job("track", prompt, track))
+            # The search starts with the first miss, not only once the object is lost: an
+            # object that turned while hidden for a frame or two is found without delay.
+            if config.reacquire and (track.state is State.LOST or track.misses > 0):
+                source = Source.PROPAGATED if embedding.proposals is None else Source.PROPOSAL
+                proposals = embedding.proposals
+                for prompt in reacquire_prompts(
+                    track, proposals, followed.reshape(-1, 4), config, size
+                ):
+                    jobs.append(_Job("search", prompt, track, source))
         if config.auto:
             jobs += self._proposal_jobs(embedding, size)
         return jobs, misses
@@ -350,28 +362,32 @@ class Tracker:
         config = self.config
         candidates: dict[int, Candidate] = {}
         sources: dict[int, Source] = {}
-        best_search: dict[int, float] = {}
+        histograms: dict[int, np.ndarray | None] = {}
+        searched: set[int] = set()
         new_results: list[MaskResult] = []
         for job, result in zip(jobs, results, strict=True):
             track = job.track
             if job.kind == "new":
                 new_results.append(result)
                 continue
+            histogram = None
             if job.kind == "user":
                 problem = "empty mask" if result.area < config.min_area else ""
                 confidence = result.stability
             elif job.kind == "track":
-                problem = implausibility(result, track.mask, track.predicted, config, size)
+                problem, histogram = self._track_match(track, result, image, size)
                 # How well the mask continues this object: a mask that jumped onto a neighbour
                 # matches the neighbour's size and place, not this object's prediction.
                 ratio = result.area / max(track.mask.area, 1)
                 agreement = box_iou(np.asarray(result.box, np.float64), track.predicted)
                 confidence = result.stability * min(ratio, 1 / max(ratio, 1e-6)) * agreement
             else:
-                problem, confidence = self._search_match(track, result, image, size)
-                if not problem and confidence <= best_search.get(track.id, -1.0):
+                problem, confidence, histogram = self._search_match(track, result, image, size)
+                best = candidates.get(track.id)
+                # A propagated mask that passed the gates beats any search result.
+                if best is not None and (track.id not in searched or confidence <= best.confidence):
                     continue
-                best_search[track.id] = confidence
+                searched.add(track.id)
             if problem:
                 if job.kind != "search":  # a lost object's status stays "lost"
                     misses[track.id] = problem
@@ -379,6 +395,8 @@ class Tracker:
             misses.pop(track.id, None)
             candidates[track.id] = Candidate(track.id, result, job.kind == "user", confidence)
             sources[track.id] = job.source
+            histograms[track.id] = histogram
+        self._drop_followed(candidates, searched)
 
         kept, occluded = resolve_overlaps(
             list(candidates.values()), self._depth, config, self._frame
@@ -386,48 +404,98 @@ class Tracker:
         views = []
         for track in list(self._tracks.values()):
             if track.id in kept and track.id not in occluded:
-                self._accept(track, kept[track.id], image)
+                found = track.id in searched  # a jump the motion model must not smooth towards
+                self._accept(track, kept[track.id], image, histograms[track.id], found)
                 views.append(self._view(track, track.mask, sources[track.id], ""))
             else:
                 reason = misses.get(track.id, "")
                 if track.id in occluded:
                     reason = f"occluded by {occluded[track.id]}"
-                views.append(self._miss(track, reason))
+                views.append(self._miss(track, reason, size))
             if not track.track and track.state is not State.REMOVED:  # one-frame: once only
                 del self._tracks[track.id]
                 self._depth.forget(track.id)
         views += self._start_from_proposals(new_results, [v.mask for v in views if v.mask], image)
         return [v for v in views if v.state is not State.REMOVED]
 
+    def _drop_followed(self, candidates: dict[int, Candidate], searched: set[int]) -> None:
+        """Drop search candidates that are mostly an object followed on this frame: the lost
+        object may look like it, but those pixels already have an owner (no identity theft)."""
+        followed = [c.result for i, c in candidates.items() if i not in searched]
+        limit = 1.0 - self.config.max_search_overlap
+        for object_id in searched & candidates.keys():
+            result = candidates[object_id].result
+            if subtract(result, followed).area < limit * result.area:
+                del candidates[object_id]
+
+    def _appearance(
+        self, track: Track, result: MaskResult, image: np.ndarray | None
+    ) -> tuple[str, float, np.ndarray | None]:
+        """(problem or "", similarity, histogram) of a mask against the object's colours; with
+        appearance off or nothing to compare, ("", 1, None)."""
+        config = self.config
+        if not config.use_appearance or image is None or track.histogram is None:
+            return "", 1.0, None
+        histogram = appearance_histogram(image, result, config)
+        similarity = appearance_similarity(track.histogram, histogram)
+        if similarity < config.min_appearance:
+            return f"appearance {similarity:.2f} < {config.min_appearance:.2f}", 0.0, histogram
+        return "", similarity, histogram
+
+    def _track_match(
+        self, track: Track, result: MaskResult, image: np.ndarray | None, size: tuple[int, int]
+    ) -> tuple[str, np.ndarray | None]:
+        """Is a propagated mask still the object? (problem or "", its histogram if computed).
+
+        A mask that shrank a lot is taken as a partial view only if its colours are the
+        object's; without appearance it is a miss.
+        """
+        config = self.config
+        settled = track.motion.settled or not config.use_motion
+        problem, shrunk = implausibility(
+            result, track.mask, track.reference_area, track.predicted, settled, config, size
+        )
+        if problem:
+            return problem, None
+        problem, _, histogram = self._appearance(track, result, image)
+        if shrunk and histogram is None:
+            problem = f"area shrank x{result.area / max(track.mask.area, 1):.2f}"
+        return problem, histogram
+
     def _search_match(
         self, track: Track, result: MaskResult, image: np.ndarray | None, size: tuple[int, int]
-    ) -> tuple[str, float]:
-        """Is a search result the lost object? (problem or "", match quality)."""
+    ) -> tuple[str, float, np.ndarray | None]:
+        """Is a search result the lost object? (problem or "", match quality, histogram)."""
         config = self.config
         if result.area < config.min_area or result.stability < config.min_stability:
-            return "no plausible mask in the search area", 0.0
+            return "no plausible mask in the search area", 0.0, None
         region = search_region(track, config)
         centre = box_centre(np.asarray(result.box, np.float32))
         if np.any(centre < region[:2]) or np.any(centre >= region[2:]):
-            return "candidate outside the search area", 0.0
+            return "candidate outside the search area", 0.0, None
         ratio = result.area / max(track.reference_area, 1.0)
-        low = 0.0 if touches_border(result.box, size) else config.min_area_ratio  # re-entering
+        # Without appearance nothing tells a partial view of the object from a stray blob.
+        low = config.search_min_area_ratio if config.use_appearance else config.min_area_ratio
+        if touches_border(result.box, size):
+            low = 0.0
         if not low <= ratio <= config.max_area_ratio:
-            return f"candidate area x{ratio:.2f}", 0.0
-        if track.histogram is None or image is None:
-            return "", result.stability
-        similarity = appearance_similarity(
-            track.histogram, appearance_histogram(image, result, config.histogram_bins)
-        )
-        if similarity < config.min_appearance:
-            return f"appearance {similarity:.2f} < {config.min_appearance:.2f}", 0.0
-        return "", similarity
+            return f"candidate area x{ratio:.2f}", 0.0, None
+        problem, similarity, histogram = self._appearance(track, result, image)
+        return problem, similarity * result.stability, histogram
 
-    def _accept(self, track: Track, result: MaskResult, image: np.ndarray | None) -> None:
+    def _accept(
+        self,
+        track: Track,
+        result: MaskResult,
+        image: np.ndarray | None,
+        histogram: np.ndarray | None,
+        found: bool,
+    ) -> None:
+        """Take `result` as the object's mask on this frame (`found`: by a search)."""
         box = np.asarray(result.box, np.float64)
         if track.motion is None:
             track.motion = BoxKalman(box, self.config)
-        elif track.state is State.LOST or track.refine is not None:
+        elif found or track.refine is not None:
             track.motion.reset(box)  # a jump we should not smooth towards
         else:
             partial = result.area < self.config.partial_visibility * track.reference_area
@@ -439,8 +507,9 @@ class Tracker:
         size = box[2:] - box[:2]
         track.extent = size if track.extent is None else np.maximum(size, track.extent * decay)
         track.reference_area = max(float(result.area), track.reference_area * decay)
-        if image is not None:
-            histogram = appearance_histogram(image, result, self.config.histogram_bins)
+        if self.config.use_appearance and image is not None:
+            if histogram is None:
+                histogram = appearance_histogram(image, result, self.config)
             if track.histogram is None:
                 track.histogram = histogram
             else:
@@ -451,7 +520,7 @@ class Tracker:
         track.refine = None
         track.state = State.NEW if self._frame == track.born else State.TRACKED
 
-    def _miss(self, track: Track, reason: str) -> TrackedObject:
+    def _miss(self, track: Track, reason: str, size: tuple[int, int]) -> TrackedObject:
         """No mask this frame: coast, become lost, or run out of keep-alive."""
         config = self.config
         track.refine = None
@@ -460,13 +529,15 @@ class Tracker:
             track.motion.coast()
         if track.state is State.LOST:
             track.lost_frames += 1
-            if track.lost_frames > config.keep_alive:
-                reason = f"lost for more than {config.keep_alive} frames"
+            keep_alive = config.keep_alive_outside if track.left_view else config.keep_alive
+            if track.lost_frames > keep_alive:
+                reason = f"lost for more than {keep_alive} frames"
                 view = self._drop(track, Source.PROPAGATED, reason)
                 self._removed.append(view)
                 return view
         elif track.misses >= config.lost_after:
             track.state = State.LOST
+            track.left_view = track.mask is not None and touches_border(track.mask.box, size)
             reason = f"lost after {track.misses} misses ({reason})"
         source = Source.USER if track.mask is None else Source.PROPAGATED
         return self._view(track, None, source, reason)
@@ -497,7 +568,7 @@ class Tracker:
                 born=self._frame,
             )
             self._tracks[object_id] = track
-            self._accept(track, free, image)
+            self._accept(track, free, image, None, False)
             taken.append(free)
             views.append(self._view(track, free, Source.PROPOSAL, ""))
         return views

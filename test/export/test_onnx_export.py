@@ -134,6 +134,43 @@ def test_fp16_and_int8_files_run_and_stay_close(exported) -> None:
         assert masks.shape == (1, 4, 128, 128) and np.isfinite(masks).all()
 
 
+def _op_types(path) -> set[str]:
+    return {n.op_type for n in onnx.load(str(path)).graph.node}
+
+
+def test_graphs_use_the_fast_ops(exported) -> None:
+    """Regression guard for the exporter's speed work (module docstrings give the numbers)."""
+    paths, _ = exported
+    assert "LayerNormalization" in _op_types(paths["encoder"])  # neck norm, one kernel
+    int8 = _op_types(paths["encoder_int8"])
+    assert "Gelu" in int8 and "Erf" not in int8  # GELU stays one float op between QDQ convs
+    decoder = _op_types(paths["decoder"])
+    assert "ConvTranspose" not in decoder and "LayerNormalization" in decoder
+
+
+def test_decoder_graph_matches_the_model_decoder_with_masks() -> None:
+    """The re-associated decoder equals MaskDecoder for mixed mask/no-mask batches."""
+    from edgesam_ros.export.decoder_graph import DecoderGraph
+
+    torch.set_num_threads(1)
+    model = prepare_model(None, VARIANT, random_init=True)
+    cfg, pe = model.config, model.prompt_encoder
+    h, s = cfg.embedding_size, cfg.image_size
+    gen = torch.Generator().manual_seed(4)
+    emb = torch.randn(1, cfg.embed_dim, h, h, generator=gen)
+    coords = torch.rand(4, 3, 2, generator=gen) * s
+    labels = torch.tensor([[1.0, -1, 0], [2, 3, -1], [1, 1, 0], [0, -1, -1]])
+    masks = torch.randn(4, 1, 4 * h, 4 * h, generator=gen)
+    has_mask = torch.tensor([0.0, 1, 1, 0])
+    with torch.no_grad():
+        scores, out = DecoderGraph(model)(emb, coords, labels, masks, has_mask)
+        sparse = pe.embed_points(coords, labels, float(s))
+        ref, ref_scores = model.mask_decoder(emb, pe.get_dense_pe(), sparse,
+                                             pe.embed_masks(masks, has_mask))
+    assert (out - ref).abs().max() < 1e-5 * max(1.0, float(ref.abs().max()))
+    assert (scores - ref_scores).abs().max() < 1e-5
+
+
 def test_cli_writes_random_tiny(tmp_path, capsys) -> None:
     assert cli_main(["--variant", "tiny", "--random-init", "-o", str(tmp_path)]) == 0
     assert (tmp_path / "encoder.onnx").exists() and (tmp_path / "decoder.onnx").exists()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +16,6 @@ rclpy = pytest.importorskip("rclpy", reason="rclpy is not installed (run through
 @pytest.fixture(scope="session")
 def ros_context() -> Iterator[None]:
     """One rclpy context for the session: init/shutdown per test costs ~0.5 s with Fast DDS."""
-    os.environ.setdefault("ROS_DOMAIN_ID", "42")
     rclpy.init()
     yield
     rclpy.shutdown()
@@ -43,3 +44,87 @@ def spin_until() -> SpinUntil:
         return done()
 
     return spin
+
+
+# --------------------------------------------------------------------------- segment node harness
+# Used by test_node_*.py: one SegmentNode per test module, spun with a client node in a thread.
+
+REPO = Path(__file__).resolve().parents[2]
+RANDOM_MODEL = REPO / ".cache" / "random_tiny"
+
+
+def random_model_parameters(**extra: object) -> dict[str, object]:
+    """Overrides that run the node on the random-weight tiny model, single-threaded on CPU."""
+    encoder, decoder = RANDOM_MODEL / "encoder.onnx", RANDOM_MODEL / "decoder.onnx"
+    if not (encoder.is_file() and decoder.is_file()):
+        pytest.skip(f"the random tiny test model is missing ({RANDOM_MODEL})")
+    return {
+        "model.encoder": str(encoder),
+        "model.decoder": str(decoder),
+        "engine.providers": ["cpu"],
+        "engine.intra_op_threads": 1,
+        "engine.warmup": False,
+        **extra,
+    }
+
+
+class NodeHarness:
+    """A SegmentNode plus a client node, both spun by one executor in a background thread."""
+
+    def __init__(self, parameters: dict[str, object], name: str = "edgesam") -> None:
+        from rclpy.executors import SingleThreadedExecutor
+        from rclpy.parameter import Parameter
+
+        from edgesam_ros.ros.node import SegmentNode
+
+        overrides = [Parameter(k, value=v) for k, v in parameters.items()]
+        self.node = SegmentNode(name, parameter_overrides=overrides)
+        self.client = rclpy.create_node(f"{name}_test_client")
+        self.executor = SingleThreadedExecutor()
+        self.executor.add_node(self.node)
+        self.executor.add_node(self.client)
+        self._thread = threading.Thread(target=self.executor.spin, daemon=True)
+        self.prefix = f"/{name}"
+
+    def start(self) -> bool:
+        """Drive the node to active (autostart) and start spinning."""
+        ok = self.node.autostart()
+        self._thread.start()
+        return ok
+
+    def listen(self, msg_type: type, topic: str, reliability: str = "reliable") -> list:
+        from edgesam_ros.ros import qos
+
+        received: list = []
+        self.client.create_subscription(msg_type, topic, received.append,
+                                        qos.profile(reliability, 50))
+        return received
+
+    def publisher(self, msg_type: type, topic: str, reliability: str = "reliable") -> object:
+        from edgesam_ros.ros import qos
+
+        publisher = self.client.create_publisher(msg_type, topic, qos.profile(reliability, 50))
+        assert wait_for(lambda: publisher.get_subscription_count() > 0), f"no subscriber: {topic}"
+        return publisher
+
+    def call(self, srv_type: type, name: str, request: object, timeout: float = 10.0) -> object:
+        client = self.client.create_client(srv_type, name)
+        assert client.wait_for_service(timeout_sec=timeout), f"no service {name}"
+        future = client.call_async(request)
+        assert wait_for(future.done, timeout), f"{name} did not answer"
+        return future.result()
+
+    def close(self) -> None:
+        self.node.on_shutdown(None)
+        self.executor.shutdown()
+        self._thread.join(5)
+        self.node.destroy_node()
+        self.client.destroy_node()
+
+
+def wait_for(done: Callable[[], bool], timeout: float = 10.0) -> bool:
+    """Poll `done()` (other threads spin) until true or `timeout` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return done()

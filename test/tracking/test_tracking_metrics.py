@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from discs import Disc, gt_box, render
 
-from edgesam_ros.tracking.evaluate import evaluate_sequences, format_table
+from edgesam_ros.tracking.evaluate import evaluate_sequences, format_table, main
 from edgesam_ros.tracking.metrics import (
+    Episode,
     SequenceScorer,
     boundary_f,
     boundary_radius,
@@ -69,6 +70,7 @@ def test_scorer_counts_switches_recovery_and_false_positives():
     assert one.id_switches == 2 and two.id_switches == 2
     assert one.invisible_frames == 2 and one.false_positive_frames == 1
     assert one.recovery_frames == [2] and one.unrecovered == 0
+    assert one.episodes == [Episode(length=2, recovery=2)]  # hidden 2 frames, back 2 later
     j_one = [1, 0, 1, 0, 1, 0, 0, 1]  # DAVIS: J = 1 on frame 4 (both empty), 0 on frame 3
     assert one.j == pytest.approx(np.mean(j_one))
     assert one.recall == pytest.approx(np.mean(np.array(j_one) > 0.5))
@@ -87,22 +89,22 @@ def test_unrecovered_episode_and_prompt_frame_skipped():
     scorer.add(ids_image((1, a)), ids_image())
     result = scorer.results()[1]
     assert result.frames == 3 and result.unrecovered == 1 and result.recovery_frames == []
+    assert result.episodes == [Episode(length=1, recovery=None)]
     assert math.isclose(result.j, 2 / 3)
 
 
 def test_evaluate_runs_the_ablation_ladder_with_one_encode_per_frame():
     discs = [
-        Disc(1, (60, 120), (4, 0), 20, 1.0, (0, 0, 0)),
-        Disc(2, (250, 120), (-4, 0), 20, 2.0, (0, 0, 0), visible=(3, 100)),
+        Disc(1, (60, 120), (4, 0), 20, 1.0, (200, 40, 40)),
+        Disc(2, (250, 120), (-4, 0), 20, 2.0, (40, 40, 200), visible=(3, 100)),
     ]
 
     def scene(t):
-        ids, _ = render(discs, t)
+        ids, rgb = render(discs, t)
         present = [i for i in (1, 2) if (ids == i).any()]
         boxes = np.array([gt_box(ids, i) if i in present else np.zeros(4) for i in (1, 2)])
-        # The fake engine reads the GT id image, so it is passed as the "image".
         return SimpleNamespace(
-            image=ids,
+            image=rgb,
             ids=np.array([1, 2]),
             boxes=boxes,
             instance_masks=np.stack([ids == 1, ids == 2]),
@@ -113,7 +115,7 @@ def test_evaluate_runs_the_ablation_ladder_with_one_encode_per_frame():
     encodes = []
     original = engine.encode
     engine.encode = lambda image: encodes.append(1) or original(image)
-    rows = evaluate_sequences(engine, [[scene(t) for t in range(20)]])
+    rows = evaluate_sequences({"oracle": engine}, [[scene(t) for t in range(20)]])
     assert len(encodes) == 20
     assert [r.name for r in rows] == [
         "first-frame",
@@ -122,8 +124,21 @@ def test_evaluate_runs_the_ablation_ladder_with_one_encode_per_frame():
         "+mask-input",
         "+motion",
         "+reacquire",
+        "+appearance",
     ]
     full = rows[-1]
     assert full.objects == 2 and full.j > 0.9 and full.id_switches == 0
     assert rows[0].j < full.j  # a static first-frame prompt loses moving objects
-    assert "| +reacquire | 2 |" in format_table(rows)
+    assert "| oracle | +appearance | 2 |" in format_table(rows)
+    assert full.short_occlusions == 0 and math.isnan(full.quick_recovered)
+    # Objects are prompted once they show `prompt_area` pixels: these discs never do.
+    unseen = evaluate_sequences(
+        {"oracle": engine}, [[scene(t) for t in range(3)]], ["box"], prompt_area=10**6
+    )
+    assert unseen[0].objects == 0
+
+
+def test_eval_tracking_command_runs_with_the_oracle_alone(capsys):
+    assert main(["--oracle", "--preset", "tiny", "--sequences", "1", "--ablation", "full"]) == 0
+    out = capsys.readouterr().out
+    assert "| oracle | +appearance |" in out and "model" not in out

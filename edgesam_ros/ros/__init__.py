@@ -1,0 +1,1 @@
+"""The thin ROS 2 layer: node, message conversion, QoS, diagnostics, prompt CLI."""

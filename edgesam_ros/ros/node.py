@@ -1,0 +1,428 @@
+"""The EdgeSAM segment node: topics, services, parameters and lifecycle wired to the core.
+
+This module only moves data between ROS and `Session` (the ROS-free frame logic): callbacks convert
+messages and return at once; one worker thread (`LatestWorker`) converts the newest image, runs
+the session and publishes. Lifecycle: configure validates the parameters and loads the model,
+activate opens the topics and starts the worker, deactivate stops it and frees the model (the
+accelerator memory), cleanup forgets everything. With `autostart` (default) `main` drives the node
+to active itself so `ros2 run edgesam_ros segment_node` just works.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from edgesam_ros.msg import ObjectPrompt, ObjectPromptArray, SegmentationArray
+from geometry_msgs.msg import PointStamped
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
+from std_srvs.srv import SetBool, Trigger
+
+from edgesam_ros.engine import ModelError, SamEngine
+
+from . import convert, messages, params, pointcloud, qos
+from .diagnostics import ProblemLog, Stats, status
+from .session import ClearRequest, Session
+from .worker import LatestWorker
+
+NODE_NAME = "edgesam"
+SUCCESS, FAILURE = TransitionCallbackReturn.SUCCESS, TransitionCallbackReturn.FAILURE
+MODEL_HELP = (
+    "Set model.encoder and model.decoder to EdgeSAM ONNX files (official chongzhou96/EdgeSAM "
+    "exports or `edgesam-ros export`), or leave both empty for the bundled model; see docs/node.md"
+)
+
+
+def _logged(transition: Callable) -> Callable:
+    """Log a transition's exception: rclpy turns it into ERROR without a word."""
+
+    @functools.wraps(transition)
+    def run(node: SegmentNode, state: LifecycleState) -> TransitionCallbackReturn:
+        try:
+            return transition(node, state)
+        except Exception:
+            node.get_logger().error(f"{transition.__name__} failed:\n{traceback.format_exc()}")
+            return TransitionCallbackReturn.ERROR
+
+    return run
+
+
+@dataclass(frozen=True)
+class Frame:
+    """An image message and when it arrived (perf_counter seconds) for latency measurement."""
+
+    msg: Image | CompressedImage
+    received: float
+
+
+class SegmentNode(LifecycleNode):
+    """Managed node segmenting camera images with EdgeSAM (see docs/node.md)."""
+
+    def __init__(self, node_name: str = NODE_NAME, **kwargs: Any) -> None:
+        super().__init__(node_name, **kwargs)
+        params.declare(self)
+        self._values: dict[str, Any] = params.current(self)
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+        self._problems = ProblemLog(self.get_logger(), self._values["log_throttle"])
+        self._stats = Stats()
+        self._worker: LatestWorker[Frame] = LatestWorker(self._process, self._on_worker_error)
+        self._session: Session | None = None
+        self._enabled = True
+        self._service_handles: list = []
+        self._inputs: list = []
+        self._outputs: dict[str, Any] = {}
+        self._diagnostics_timer = None
+        self._image_topic = ""
+        self._camera_info: CameraInfo | None = None
+        self._depth: deque[Image] = deque(maxlen=10)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def autostart(self) -> bool:
+        """configure + activate when `autostart` is set; False if a transition failed."""
+        if not self._values["autostart"]:
+            self.get_logger().info("autostart is false: waiting for a lifecycle manager")
+            return True
+        return self.trigger_configure() == SUCCESS and self.trigger_activate() == SUCCESS
+
+    @_logged
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        unknown = params.unknown_names(params.overrides(self))
+        if unknown:
+            self.get_logger().warning(f"ignoring unknown parameters: {', '.join(unknown)}")
+        try:
+            self._values = params.validate(params.current(self))
+        except params.ParameterError as error:
+            self.get_logger().error(f"cannot configure: {error}")
+            return FAILURE
+        engine = self._load_engine()
+        if engine is None:
+            return FAILURE
+        self._session = Session(engine, params.settings(self._values))
+        self._service_handles = [
+            self.create_service(Trigger, "~/clear", self._on_clear),
+            self.create_service(SetBool, "~/enable", self._on_enable),
+        ]
+        return SUCCESS
+
+    @_logged
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        if self._session.engine is None:  # freed by deactivate
+            self._session.engine = self._load_engine()
+            if self._session.engine is None:
+                return FAILURE
+        self._open_topics()
+        self._worker.start()
+        self.get_logger().info(
+            f"active: segmenting {self._image_topic} in {self._values['mode']} mode on "
+            f"{self._session.engine.info.encoder_provider}"
+        )
+        return SUCCESS
+
+    @_logged
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._worker.stop()
+        self._close_topics()
+        self._session.engine = None  # frees the sessions and their accelerator memory
+        return SUCCESS
+
+    @_logged
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        for service in self._service_handles:
+            self.destroy_service(service)
+        self._service_handles = []
+        self._session = None
+        return SUCCESS
+
+    @_logged
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._worker.stop()
+        self._close_topics()
+        return self.on_cleanup(state)
+
+    def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
+        return self.on_shutdown(state)
+
+    def _load_engine(self) -> SamEngine | None:
+        """The configured model, or None after logging which file failed and what to do."""
+        v = self._values
+        config = params.engine_config(v)
+        try:
+            if v["model.encoder"]:
+                engine = SamEngine(v["model.encoder"], v["model.decoder"], config)
+            else:
+                engine = SamEngine.bundled(config)
+        except ModelError as error:
+            self.get_logger().error(f"cannot load the model: {error}. {MODEL_HELP}")
+            return None
+        except Exception as error:  # onnxruntime raises its own types for broken files
+            paths = f"{v['model.encoder'] or 'bundled'} / {v['model.decoder'] or 'bundled'}"
+            self.get_logger().error(f"cannot load the model {paths}: {error}. {MODEL_HELP}")
+            return None
+        info = engine.info
+        self.get_logger().info(
+            f"loaded {info.family} ({info.encoder_path}, {info.decoder_path}) on "
+            f"{info.encoder_provider}/{info.decoder_provider} in {info.load_ms:.0f} ms"
+        )
+        return engine
+
+    # ------------------------------------------------------------------ topics
+
+    def _open_topics(self) -> None:
+        v = self._values
+        image_qos = qos.profile(v["image.reliability"], v["image.depth"])
+        prompt_qos = qos.profile("reliable", v["prompts.queue_depth"])
+        self._image_topic = self.resolve_topic_name("image")
+        if v["image.transport"] == "compressed":
+            self._subscribe(CompressedImage, self._image_topic + "/compressed", self._on_image,
+                            image_qos)
+        else:
+            self._subscribe(Image, "image", self._on_image, image_qos)
+        self._subscribe(ObjectPromptArray, "~/prompts", self._on_prompts, prompt_qos)
+        self._subscribe(ObjectPrompt, "~/prompt", self._on_prompt, prompt_qos)
+        click_topic = v["prompts.click_topic"] or self._image_topic + "_mouse_left"
+        self._subscribe(PointStamped, click_topic, self._on_click, prompt_qos)
+        if messages.VISION_MSGS:
+            self._subscribe(messages.Detection2DArray, "~/detections", self._on_detections,
+                            qos.profile("best_effort", 10))
+        else:
+            self.get_logger().info("vision_msgs is not installed: ~/detections and "
+                                   "~/detections_out are disabled")
+        if v["depth.enabled"]:
+            self._subscribe(CameraInfo, "camera_info", self._on_camera_info, image_qos)
+            self._subscribe(Image, "depth", self._on_depth, image_qos)
+
+        out_qos = qos.profile(v["outputs.reliability"], v["outputs.depth"])
+        self._publish(SegmentationArray, "~/segmentation", out_qos)
+        self._publish(Image, "~/mask", out_qos)
+        self._publish(Image, "~/overlay", out_qos)
+        if v["depth.enabled"]:
+            self._publish(PointCloud2, "~/points", out_qos)
+        if messages.VISION_MSGS:
+            self._publish(messages.Detection2DArray, "~/detections_out", out_qos)
+        self._publish(DiagnosticArray, "/diagnostics", qos.profile("reliable", 10))
+        self._diagnostics_timer = self.create_timer(
+            v["diagnostics.period"], self._publish_diagnostics
+        )
+
+    def _subscribe(self, msg_type: type, topic: str, callback: Any, profile: Any) -> None:
+        self._inputs.append(self.create_subscription(
+            msg_type, topic, callback, profile,
+            event_callbacks=qos.subscription_events(self, topic, profile),
+        ))
+
+    def _publish(self, msg_type: type, topic: str, profile: Any) -> None:
+        self._outputs[topic] = self.create_publisher(
+            msg_type, topic, profile, event_callbacks=qos.publisher_events(self, topic, profile)
+        )
+
+    def _close_topics(self) -> None:
+        for subscription in self._inputs:
+            self.destroy_subscription(subscription)
+        for publisher in self._outputs.values():
+            self.destroy_publisher(publisher)
+        if self._diagnostics_timer is not None:
+            self.destroy_timer(self._diagnostics_timer)
+        self._inputs, self._outputs, self._diagnostics_timer = [], {}, None
+
+    # ------------------------------------------------------------------ callbacks (never block)
+
+    def _on_image(self, msg: Image | CompressedImage) -> None:
+        self._stats.on_received()
+        if self._enabled and self._worker.offer(Frame(msg, time.perf_counter())):
+            self._stats.on_dropped()
+
+    def _submit(self, convert_message: Any, msg: Any, kind: str) -> None:
+        """Queue the request(s) made from `msg`; a malformed message is logged, not raised."""
+        try:
+            requests = convert_message(msg)
+        except (ValueError, TypeError, IndexError) as error:
+            self._problems.warn(kind, f"ignoring a malformed {kind} message: {error}")
+            return
+        for request in requests if isinstance(requests, list) else [requests]:
+            self._session.submit(request)
+
+    def _on_prompts(self, msg: ObjectPromptArray) -> None:
+        self._submit(messages.prompt_array_requests, msg, "prompt")
+
+    def _on_prompt(self, msg: ObjectPrompt) -> None:
+        self._submit(messages.prompt_request, msg, "prompt")
+
+    def _on_click(self, msg: PointStamped) -> None:
+        self._submit(messages.click_request, msg, "click")
+
+    def _on_detections(self, msg: Any) -> None:
+        self._submit(messages.detection_request, msg, "detection")
+
+    def _on_camera_info(self, msg: CameraInfo) -> None:
+        self._camera_info = msg
+
+    def _on_depth(self, msg: Image) -> None:
+        self._depth.append(msg)
+
+    def _on_clear(self, request: Trigger.Request, response: Trigger.Response) -> Any:
+        count = self._session.object_count
+        self._session.submit(ClearRequest())
+        response.success = True
+        response.message = f"removing {count} object(s) on the next frame"
+        return response
+
+    def _on_enable(self, request: SetBool.Request, response: SetBool.Response) -> Any:
+        self._enabled = bool(request.data)
+        response.success = True
+        response.message = (
+            "processing enabled" if self._enabled
+            else "processing disabled: images are ignored, the model stays loaded"
+        )
+        self.get_logger().info(response.message)
+        return response
+
+    def _on_set_parameters(self, changes: Sequence[rclpy.parameter.Parameter]) -> Any:
+        """Validate changes; dynamic ones reach the worker, static ones wait for configure."""
+        values = dict(self._values)
+        for change in changes:
+            spec = params.BY_NAME.get(change.name)
+            if spec is None:
+                continue
+            if not spec.dynamic and self._session is not None:
+                return SetParametersResult(successful=False, reason=(
+                    f"{change.name} is read at configure: deactivate and clean up the node, "
+                    "set it, then configure again"))
+            values[change.name] = change.value
+        try:
+            values = params.validate(values)
+        except params.ParameterError as error:
+            return SetParametersResult(successful=False, reason=str(error))
+        self._values = values
+        self._problems.throttle_s = values["log_throttle"]
+        if self._session is not None:
+            self._session.submit(params.settings(values))
+        return SetParametersResult(successful=True)
+
+    # ------------------------------------------------------------------ worker thread
+
+    def _on_worker_error(self, error: BaseException) -> None:
+        self._problems.warn("processing", f"a frame failed: {type(error).__name__}: {error}")
+
+    def _engine_image(self, msg: Image | CompressedImage) -> tuple[np.ndarray, str]:
+        if isinstance(msg, CompressedImage):
+            pixels, encoding = convert.compressed_to_array(msg)
+        else:
+            pixels, encoding = convert.image_to_array(msg), msg.encoding
+        return convert.to_engine_image(pixels, encoding)
+
+    def _process(self, frame: Frame) -> None:
+        try:
+            image, color = self._engine_image(frame.msg)
+        except convert.ImageError as error:
+            self._problems.warn("image", f"skipping an image from {self._image_topic}: {error}")
+            return
+        header = frame.msg.header
+        outcome = self._session.process(image, color, messages.stamp_ns(header))
+        result = messages.segmentation_array(header, outcome)
+        for rejected in outcome.rejected:
+            self._problems.warn("prompt", f"{rejected.action} of object {rejected.object_id} "
+                                f"rejected: {rejected.reason}")
+        result.total_ms = (time.perf_counter() - frame.received) * 1e3
+        self._outputs["~/segmentation"].publish(result)
+        self._stats.on_processed(outcome.encode_ms, outcome.decode_ms, result.total_ms)
+        self._publish_images(header, image, color, outcome)
+
+    def _publish_images(self, header: Any, image: np.ndarray, color: str, outcome: Any) -> None:
+        """The id image, overlay, points and boxes, each only when switched on (and wanted)."""
+        v, pubs = self._values, self._outputs
+        ids = outcome.result.id_image()
+        if v["outputs.mask"]:
+            pubs["~/mask"].publish(messages.id_image(header, ids))
+        if v["outputs.overlay"] and pubs["~/overlay"].get_subscription_count():
+            rgb = convert.to_rgb(image, color)
+            pubs["~/overlay"].publish(
+                messages.overlay(header, rgb, ids, outcome, v["overlay.alpha"])
+            )
+        if "~/points" in pubs:
+            self._publish_points(header, ids)
+        if v["outputs.detections"] and "~/detections_out" in pubs:
+            pubs["~/detections_out"].publish(messages.detections(header, outcome.result.objects))
+
+    def _publish_points(self, header: Any, ids: np.ndarray) -> None:
+        v = self._values
+        stamp = messages.stamp_ns(header)
+        depth = min(self._depth, key=lambda d: abs(messages.stamp_ns(d.header) - stamp),
+                    default=None)
+        if self._camera_info is None or depth is None or (
+            abs(messages.stamp_ns(depth.header) - stamp) > v["depth.max_dt"] * 1e9
+        ):
+            self._problems.warn("depth", "no camera_info or no depth image within depth.max_dt "
+                                f"({v['depth.max_dt']} s) of the image: ~/points skipped")
+            return
+        try:
+            depth_image = convert.image_to_array(depth)
+        except convert.ImageError as error:
+            self._problems.warn("depth", f"skipping a depth image: {error}")
+            return
+        if depth_image.shape[:2] != ids.shape:
+            depth_image = cv2.resize(depth_image, ids.shape[::-1], interpolation=cv2.INTER_NEAREST)
+        metres = pointcloud.depth_in_metres(depth_image, v["depth.scale"])
+        k = np.asarray(self._camera_info.k, np.float64).reshape(3, 3)
+        points = pointcloud.object_points(ids, metres, k, v["depth.max_range"])
+        self._outputs["~/points"].publish(pointcloud.pack(header, points))
+
+    def _publish_diagnostics(self) -> None:
+        values = self._stats.values()
+        received = float(values["input rate (Hz)"])
+        engine = self._session.engine if self._session else None
+        values.update({
+            "image topic": self._image_topic,
+            "mode": self._values["mode"],
+            "enabled": str(self._enabled),
+            "provider": engine.info.encoder_provider if engine else "not loaded",
+            "objects": str(self._session.object_count if self._session else 0),
+            **self._problems.values(),
+        })
+        if not self._enabled:
+            level, message = DiagnosticStatus.OK, "disabled (~/enable)"
+        elif received == 0.0:
+            level, message = DiagnosticStatus.WARN, (
+                f"no images on {self._image_topic}: check the topic, and image.reliability "
+                "against the camera's QoS"
+            )
+        else:
+            level, message = DiagnosticStatus.OK, "segmenting"
+        array = DiagnosticArray()
+        array.header.stamp = self.get_clock().now().to_msg()
+        array.status = [status(f"{self.get_name()}: segmentation", values["provider"], level,
+                               message, values)]
+        self._outputs["/diagnostics"].publish(array)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`ros2 run edgesam_ros segment_node [--ros-args ...]`: run until Ctrl-C."""
+    rclpy.init(args=["segment_node", *(argv or [])])
+    node = SegmentNode()
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    try:
+        if not node.autostart():
+            node.get_logger().fatal("start-up failed (see the errors above)")
+            return 1
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.on_shutdown(None)
+        node.destroy_node()
+        if rclpy.ok():
+            rclpy.shutdown()
+    return 0

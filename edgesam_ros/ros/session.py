@@ -1,0 +1,237 @@
+"""The segment node's core side: one engine and one tracker, fed with requests, one frame at a time.
+
+Everything here is ROS-free so the frame logic can be read and tested without a middleware: ROS
+callbacks turn messages into the request types below and `submit` them from any thread; the worker
+thread alone calls `process`, which applies the requests that are due and segments the frame.
+
+Prompt timing: a prompt naming an image stamp is applied to that frame when it is the one being
+processed, waits for it when it has not arrived yet, and is applied to the next frame with a
+"late" note when that frame is gone, unless it is older than `max_prompt_age_ns`, then it is
+rejected. Stamp 0 means "the next frame".
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from edgesam_ros.engine import Embedding, SamEngine
+from edgesam_ros.grid_proposals import grid_proposals
+from edgesam_ros.tracking import (
+    FrameResult,
+    RejectedPrompt,
+    Tracker,
+    TrackerConfig,
+    UserPrompt,
+)
+from edgesam_ros.tracking.gating import box_iou
+
+ACTIONS = ("add", "refine", "remove")
+
+
+@dataclass(frozen=True)
+class PromptRequest:
+    """Start (`add`), refine or remove one object; `stamp_ns` names the image (0 = next frame)."""
+
+    action: str
+    prompt: UserPrompt
+    stamp_ns: int = 0
+
+
+@dataclass(frozen=True)
+class DetectionRequest:
+    """Detector boxes (UserPrompts with source DETECTION) that start objects not yet tracked."""
+
+    prompts: tuple[UserPrompt, ...]
+    stamp_ns: int = 0
+
+
+@dataclass(frozen=True)
+class ClearRequest:
+    """Remove every object on the next frame."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What may change while the node runs (the dynamic parameters)."""
+
+    mode: str = "prompt"
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    auto_interval: int = 10
+    grid_points: int = 8
+    grid_nms_iou: float = 0.7
+    grid_min_stability: float = 0.85
+    max_prompt_age_ns: int = 5_000_000_000
+    detection_match_iou: float = 0.5
+
+
+Request = PromptRequest | DetectionRequest | ClearRequest | Settings
+
+
+@dataclass
+class FrameOutcome:
+    """One processed frame: the tracker's result plus what the session itself decided."""
+
+    result: FrameResult
+    rejected: list[RejectedPrompt]  # the session's and the tracker's
+    notes: dict[int, str]  # object id -> remark about its prompt on this frame (late, ...)
+    prompt_points: np.ndarray  # (N, 3) x, y, label of the prompts applied on this frame
+    encode_ms: float
+    decode_ms: float
+
+
+class Session:
+    """Requests in, one `FrameOutcome` per processed frame out (see the module docstring)."""
+
+    def __init__(self, engine: SamEngine | None, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.tracker = Tracker(settings.tracker)
+        self._inbox: deque[Request] = deque()  # appended by callbacks, drained by the worker
+        self._waiting: list[Request] = []  # prompts naming a frame that has not arrived yet
+        self._frames = 0
+        self._rejected: list[RejectedPrompt] = []
+        self._notes: dict[int, str] = {}
+        self._points: list[np.ndarray] = []
+        self._last_objects: list = []  # the previous frame's objects (detections match them)
+        self.object_count = 0  # written by the worker, read by diagnostics
+
+    def submit(self, request: Request) -> None:
+        """Queue a request for the next processed frame (thread-safe)."""
+        self._inbox.append(request)
+
+    # ------------------------------------------------------------------ requests
+
+    def _due(self, stamp_ns: int) -> list[Request]:
+        """Requests to apply on the frame stamped `stamp_ns`, in arrival order."""
+        pending, self._waiting = self._waiting, []
+        while self._inbox:
+            pending.append(self._inbox.popleft())
+        due = []
+        for request in pending:
+            stamp = getattr(request, "stamp_ns", 0)
+            if stamp and 0 < stamp - stamp_ns <= self.settings.max_prompt_age_ns:
+                self._waiting.append(request)
+            else:
+                due.append(request)
+        return due
+
+    def _timing(self, request_stamp_ns: int, stamp_ns: int) -> tuple[str, bool]:
+        """(note, rejected) for a prompt stamped `request_stamp_ns` applied on `stamp_ns`."""
+        if not request_stamp_ns:
+            return "", False
+        age = (stamp_ns - request_stamp_ns) / 1e9
+        if age > self.settings.max_prompt_age_ns / 1e9:
+            return (f"prompt for an image {age:.2f} s older than the current one "
+                    f"(prompts.max_age {self.settings.max_prompt_age_ns / 1e9:g} s)"), True
+        if age > 0:
+            return f"late prompt: made on an image {age:.3f} s older, applied to this one", False
+        if age < 0:
+            return f"prompt stamp {-age:.2f} s ahead of the images: applied to this one", False
+        return "", False
+
+    def _apply(self, request: Request, stamp_ns: int) -> None:
+        if isinstance(request, Settings):
+            self.settings = request
+            self.tracker.config = request.tracker
+        elif isinstance(request, ClearRequest):
+            self.tracker.clear()
+        elif isinstance(request, DetectionRequest):
+            self._apply_detections(request, stamp_ns)
+        else:
+            self._apply_prompt(request, stamp_ns)
+
+    def _reject(self, action: str, prompt: UserPrompt, reason: str) -> None:
+        self._rejected.append(RejectedPrompt(action, prompt.object_id, prompt, reason))
+
+    def _apply_prompt(self, request: PromptRequest, stamp_ns: int) -> None:
+        prompt, action = request.prompt, request.action
+        note, too_old = self._timing(request.stamp_ns, stamp_ns)
+        if action not in ACTIONS:
+            self._reject(str(action), prompt, f"unknown action {action!r}: use add, refine, remove")
+            return
+        if too_old:
+            self._reject(action, prompt, note)
+            return
+        if action == "add" and self.settings.mode == "auto":
+            self._reject(action, prompt, "mode is auto (proposals only): set mode to both")
+            return
+        if action == "remove":
+            self.tracker.remove(prompt.object_id)
+            return
+        if action == "add":
+            object_id = self.tracker.add(prompt)
+        elif self.tracker.refine(prompt.object_id, prompt.points, prompt.labels, prompt.box):
+            object_id = prompt.object_id
+        else:
+            object_id = 0
+        if object_id:
+            if note:
+                self._notes[object_id] = note
+            self._points.append(np.column_stack([prompt.points, prompt.labels]))
+
+    def _apply_detections(self, request: DetectionRequest, stamp_ns: int) -> None:
+        note, too_old = self._timing(request.stamp_ns, stamp_ns)
+        known = [np.asarray(o.box, np.float64) for o in self._last_objects]
+        room = self.tracker.config.max_objects - len(self.tracker.ids)
+        for prompt in request.prompts:
+            if too_old or self.settings.mode == "auto":
+                self._reject("add", prompt, note or "mode is auto (proposals only)")
+                continue
+            box = np.asarray(prompt.box, np.float64)
+            if any(box_iou(box, k) > self.settings.detection_match_iou for k in known):
+                continue  # already tracked: the detector keeps seeing the same object
+            if room <= 0:
+                self._reject("add", prompt, f"max_objects ({self.tracker.config.max_objects}) "
+                             "objects are tracked already")
+                continue
+            if self.tracker.add(prompt):
+                room -= 1
+                known.append(box)
+
+    # ------------------------------------------------------------------ frames
+
+    def process(self, image: np.ndarray, color: str, stamp_ns: int) -> FrameOutcome:
+        """Apply the due requests, then encode and segment `image` (worker thread only)."""
+        for request in self._due(stamp_ns):
+            self._apply(request, stamp_ns)
+        start = time.perf_counter()
+        embedding = self.engine.encode(image, color)
+        encode_ms = (time.perf_counter() - start) * 1e3
+        grid_ms = self._add_grid_proposals(embedding)
+        result = self.tracker.step(self.engine, image, embedding)
+        self._frames += 1
+        self._last_objects = result.objects
+        self.object_count = len(result.objects)
+        rejected, self._rejected = self._rejected + result.rejected, []
+        notes, self._notes = self._notes, {}
+        points, self._points = self._points, []
+        return FrameOutcome(
+            result=result,
+            rejected=rejected,
+            notes=notes,
+            prompt_points=np.concatenate(points) if points else np.zeros((0, 3), np.float32),
+            encode_ms=encode_ms,
+            decode_ms=grid_ms + result.decode_ms,
+        )
+
+    def _add_grid_proposals(self, embedding: Embedding) -> float:
+        """Grid proposals on every `auto_interval`-th frame of auto modes without an RPN head."""
+        settings = self.settings
+        room = settings.tracker.max_objects - len(self.tracker.ids)
+        if (
+            settings.mode == "prompt"
+            or self.engine.info.has_proposals
+            or self._frames % settings.auto_interval
+            or room <= 0
+        ):
+            return 0.0
+        start = time.perf_counter()
+        embedding.proposals = grid_proposals(
+            self.engine, embedding, settings.grid_points, settings.grid_min_stability,
+            settings.grid_nms_iou, settings.tracker.min_new_area,
+        )
+        return (time.perf_counter() - start) * 1e3

@@ -1,0 +1,135 @@
+"""Bad input to the bag tools: exit code 2, one line naming the problem, nothing overwritten."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from bag_helpers import model_paths
+from rosbags.interfaces import (
+    Connection,
+    ConnectionExtRosbag2,
+    MessageDefinition,
+    MessageDefinitionFormat,
+)
+from rosbags.rosbag2 import Writer
+
+from edgesam_ros.bags import fixtures
+from edgesam_ros.bags.errors import BagError
+from edgesam_ros.bags.fixtures import FixtureOptions, make_bag
+from edgesam_ros.bags.storage import BagWriter
+
+pytest.importorskip("rclpy", reason="play and segment-bag need rclpy")
+
+from edgesam_ros.bags import replay, segment_bag
+
+
+def _fails(main, argv: list[str], capsys: pytest.CaptureFixture[str], expected: str) -> None:
+    """`main(argv)` returns 2 and prints exactly one line containing `expected`."""
+    assert main([str(a) for a in argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and expected in err[0], err
+
+
+@pytest.fixture(scope="module")
+def foreign_bag(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A bag whose only topic has a type no installed package defines."""
+    path = tmp_path_factory.mktemp("foreign") / "bag"
+    with Writer(path, version=8) as writer:
+        connection = writer.add_connection(
+            "/bar", "foo_msgs/msg/Bar", msgdef="int32 x\n", rihs01="RIHS01_" + "0" * 64
+        )
+        writer.write(connection, 1, b"\x00\x01\x00\x00\x07\x00\x00\x00")
+    return path
+
+
+@pytest.fixture(scope="module", params=["sqlite3", "mcap"])
+def truncated_bag(
+    request: pytest.FixtureRequest, bags: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A copy of a fixture bag whose storage file lost its second half."""
+    path = tmp_path_factory.mktemp("truncated") / request.param
+    shutil.copytree(bags[request.param], path)
+    (storage,) = [p for p in path.iterdir() if p.suffix in (".db3", ".mcap")]
+    os.truncate(storage, storage.stat().st_size // 2)
+    return path
+
+
+def test_missing_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _fails(segment_bag.main, [tmp_path / "nope", tmp_path / "out"], capsys, "does not exist")
+    _fails(replay.main, [tmp_path / "nope"], capsys, "does not exist")
+
+
+def test_missing_topic(bags: dict[str, Path], tmp_path: Path, capsys) -> None:
+    argv = [bags["sqlite3"], tmp_path / "out", "--image-topic", "/camera/nope"]
+    _fails(segment_bag.main, argv, capsys, "topic /camera/nope is not in")
+    _fails(replay.main, [bags["mcap"], "--topics", "/camera/nope"], capsys, "/camera/nope")
+
+
+def test_wrong_or_unknown_message_type(
+    bags: dict[str, Path], foreign_bag: Path, tmp_path: Path, capsys
+) -> None:
+    argv = [bags["sqlite3"], tmp_path / "out", "--image-topic", fixtures.CAMERA_INFO_TOPIC]
+    _fails(segment_bag.main, argv, capsys, "has type sensor_msgs/msg/CameraInfo, expected")
+    argv = [foreign_bag, tmp_path / "out", "--image-topic", "/bar"]
+    _fails(segment_bag.main, argv, capsys, "has type foo_msgs/msg/Bar")
+    _fails(replay.main, [foreign_bag, "--topics", "/bar"], capsys,
+           "unknown message type foo_msgs/msg/Bar")
+    _fails(replay.main, [foreign_bag], capsys, "no topic to play")
+
+
+def test_truncated_bag(truncated_bag: Path, tmp_path: Path, capsys) -> None:
+    _fails(segment_bag.main, [truncated_bag, tmp_path / "out"], capsys, "damaged or truncated")
+    _fails(replay.main, [truncated_bag], capsys, "damaged or truncated")
+    assert not (tmp_path / "out").exists()
+
+
+def test_existing_output_is_refused_and_kept(
+    bags: dict[str, Path], tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "precious").write_text("keep me")
+    video = tmp_path / "video.mp4"
+    video.write_text("old video")
+    _fails(segment_bag.main, [bags["sqlite3"], out], capsys, "exists; pass --overwrite")
+    _fails(segment_bag.main, [bags["sqlite3"], tmp_path / "new", "--mp4", video], capsys,
+           f"{video} exists")
+    _fails(fixtures.main, [out, "--preset", "tiny", "--frames", "2"], capsys, "exists")
+    assert (out / "precious").read_text() == "keep me"
+    assert video.read_text() == "old video"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "video.mp4"]
+
+
+def test_output_is_input_bad_prompts_or_nothing_to_do(
+    bags: dict[str, Path], tmp_path: Path, capsys
+) -> None:
+    bag = bags["sqlite3"]
+    _fails(segment_bag.main, [bag, bag, "--overwrite"], capsys, "is the input bag")
+    model = ["--encoder", *model_paths()[:1], "--decoder", model_paths()[1], "--no-progress"]
+    argv = [bag, tmp_path / "out", "--prompts-topic", fixtures.CAMERA_INFO_TOPIC, *model]
+    _fails(segment_bag.main, argv, capsys, "expected edgesam_ros/msg/ObjectPromptArray")
+    plain = tmp_path / "plain"
+    make_bag(plain, FixtureOptions(preset="tiny", frames=2))
+    _fails(segment_bag.main, [plain, tmp_path / "out", *model], capsys, "nothing to segment")
+
+
+def test_bad_preset_and_model(bags: dict[str, Path], tmp_path: Path, capsys) -> None:
+    _fails(fixtures.main, [tmp_path / "bag", "--preset", "nope"], capsys, "unknown sequence preset")
+    argv = [bags["sqlite3"], tmp_path / "out", "--encoder", tmp_path / "missing.onnx",
+            "--decoder", tmp_path / "missing.onnx"]
+    _fails(segment_bag.main, argv, capsys, "cannot load the model")
+
+
+def test_copying_a_topic_without_definition_of_an_unknown_type(tmp_path: Path) -> None:
+    """Old (Humble) bags carry no definitions: unknown types cannot be copied, and say so."""
+    unknown = Connection(
+        1, "/x", "foo_msgs/msg/Bar", MessageDefinition(MessageDefinitionFormat.NONE, ""), "", 0,
+        ConnectionExtRosbag2("cdr", []), None,
+    )
+    expected = pytest.raises(BagError, match="definition of foo_msgs/msg/Bar is neither")
+    with expected, BagWriter(tmp_path / "out", "mcap") as writer:
+        writer.copy_topic(unknown)
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,132 @@
+"""The node's ROS-free frame logic: prompt timing, modes, detections, grid proposals, settings.
+
+A fake engine whose "world" is a few rectangles keeps these tests exact and fast: a prompt whose
+positive point or box centre falls in a rectangle gets that rectangle as its mask.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from edgesam_ros.engine import Embedding, MaskResult
+from edgesam_ros.ros.session import (
+    ClearRequest,
+    DetectionRequest,
+    PromptRequest,
+    Session,
+    Settings,
+)
+from edgesam_ros.tracking import Source, State, TrackerConfig, UserPrompt
+
+RECTS = [(40, 40, 120, 120), (200, 60, 300, 160), (60, 250, 200, 330), (400, 300, 560, 420)]
+SIZE = (480, 640)
+S = 1_000_000_000
+
+
+class RectEngine:
+    info = SimpleNamespace(has_proposals=False, has_mask_input=False)
+
+    def encode(self, image, color="rgb"):
+        return Embedding(np.zeros((1, 1, 1, 1), np.float32), image.shape[:2])
+
+    def decode(self, embedding, prompts):
+        return [self._mask(p) for p in prompts]
+
+    @staticmethod
+    def _mask(prompt):
+        if prompt.box is not None:
+            x, y = (prompt.box[:2] + prompt.box[2:]) / 2
+        else:
+            x, y = prompt.points[prompt.labels == 1][0]
+        for x1, y1, x2, y2 in RECTS:
+            if x1 <= x < x2 and y1 <= y < y2:
+                mask = np.ones((y2 - y1, x2 - x1), bool)
+                return MaskResult((x1, y1, x2, y2), mask, 0.9, 0.95, mask.size, np.zeros((4, 4)))
+        return MaskResult((0, 0, 0, 0), np.zeros((0, 0), bool), 0.0, 0.0, 0, np.zeros((4, 4)))
+
+
+IMAGE = np.zeros((*SIZE, 3), np.uint8)
+
+
+def session(**settings) -> Session:
+    return Session(RectEngine(), Settings(**settings))
+
+
+def add(x, y, stamp_ns=0, **kw) -> PromptRequest:
+    return PromptRequest("add", UserPrompt(points=[[x, y]], labels=[1], **kw), stamp_ns)
+
+
+def test_prompt_for_a_future_frame_waits_for_it():
+    s = session()
+    s.submit(add(80, 80, stamp_ns=3 * S))
+    assert s.process(IMAGE, "rgb", 2 * S).result.objects == []
+    objects = s.process(IMAGE, "rgb", 3 * S).result.objects
+    assert [o.state for o in objects] == [State.NEW]
+    assert objects[0].mask.box == RECTS[0]
+
+
+def test_late_prompt_gets_a_note_and_a_too_old_one_is_rejected():
+    s = session(max_prompt_age_ns=2 * S)
+    s.submit(add(80, 80, stamp_ns=9 * S))
+    s.submit(add(250, 100, stamp_ns=1 * S))
+    outcome = s.process(IMAGE, "rgb", 10 * S)
+    assert "late prompt" in outcome.notes[outcome.result.objects[0].id]
+    assert len(outcome.result.objects) == 1
+    assert [r.action for r in outcome.rejected] == ["add"]
+    assert "older than the current" in outcome.rejected[0].reason
+
+
+def test_auto_mode_rejects_new_prompts_and_starts_objects_from_grid_proposals():
+    s = session(mode="auto", auto_interval=2, grid_points=8,
+                tracker=TrackerConfig(auto=True, min_new_area=100))
+    s.submit(add(80, 80))
+    first = s.process(IMAGE, "rgb", S)
+    assert "mode is auto" in first.rejected[0].reason
+    found = {o.mask.box for o in first.result.objects if o.mask is not None}
+    assert found == set(RECTS)
+    assert all(o.source is Source.PROPOSAL for o in first.result.objects)
+    again = s.process(IMAGE, "rgb", 2 * S)  # no duplicates of tracked objects
+    assert len(again.result.objects) == len(RECTS)
+
+
+def test_auto_objects_are_capped_by_max_objects():
+    s = session(mode="both", tracker=TrackerConfig(auto=True, max_objects=2, min_new_area=100))
+    assert len(s.process(IMAGE, "rgb", S).result.objects) == 2
+
+
+def test_detections_start_objects_once_and_respect_max_objects():
+    s = session(tracker=TrackerConfig(max_objects=2))
+    boxes = [RECTS[0], RECTS[1], RECTS[2]]
+    detections = DetectionRequest(tuple(
+        UserPrompt(box=b, label="cup", source=Source.DETECTION) for b in boxes))
+    s.submit(detections)
+    outcome = s.process(IMAGE, "rgb", S)
+    assert len(outcome.result.objects) == 2
+    assert "max_objects" in outcome.rejected[0].reason
+    s.submit(DetectionRequest(detections.prompts[:2]))  # the same boxes again: no new objects
+    assert len(s.process(IMAGE, "rgb", 2 * S).result.objects) == 2
+
+
+def test_clear_and_settings_requests_apply_in_order():
+    s = session()
+    s.submit(add(80, 80))
+    s.process(IMAGE, "rgb", S)
+    s.submit(ClearRequest())
+    s.submit(add(250, 100))
+    new_config = dataclasses.replace(TrackerConfig(), min_stability=0.99)
+    s.submit(Settings(tracker=new_config))
+    outcome = s.process(IMAGE, "rgb", 2 * S)
+    assert [o.status for o in outcome.result.removed] == ["cleared"]
+    assert [o.mask.box for o in outcome.result.objects] == [RECTS[1]]
+    assert s.tracker.config.min_stability == 0.99
+
+
+@pytest.mark.parametrize("action", ["explode", "action 9"])
+def test_unknown_actions_are_rejected(action):
+    s = session()
+    s.submit(PromptRequest(action, UserPrompt(points=[[1, 1]], labels=[1])))
+    assert "unknown action" in s.process(IMAGE, "rgb", S).rejected[0].reason

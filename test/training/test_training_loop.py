@@ -1,0 +1,94 @@
+"""Training steps learn, checkpoints resume exactly, and a teacher pair can drive stages 1-2."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from edgesam_ros.training.checkpointing import load_checkpoint_state  # noqa: E402
+from edgesam_ros.training.config import TrainConfig  # noqa: E402
+from edgesam_ros.training.loop import Trainer, step_generator  # noqa: E402
+
+pytestmark = pytest.mark.torch
+
+
+def test_steps_on_one_batch_lower_the_loss(micro_config: TrainConfig, tmp_path: Path) -> None:
+    trainer = Trainer(micro_config, tmp_path, device=torch.device("cpu"))
+    trainer.set_modes(2)
+    batch = trainer.data.batch(2, 0)
+    optimizer = torch.optim.AdamW(trainer.stage_params(2), lr=3e-3)
+    losses = []
+    for _ in range(12):
+        loss, _ = trainer.stage2_step(batch, step_generator(0, 2, 0, torch.device("cpu")))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.8 * losses[0], losses
+
+
+def test_rpn_stage_lowers_its_loss(micro_config: TrainConfig, tmp_path: Path) -> None:
+    trainer = Trainer(replace(micro_config, stage3_steps=1), tmp_path,
+                      device=torch.device("cpu"))
+    trainer.set_modes(3)
+    batch = trainer.data.batch(3, 0)
+    optimizer = torch.optim.AdamW(trainer.stage_params(3), lr=3e-3)
+    losses = []
+    for _ in range(8):
+        loss, _ = trainer.stage3_step(batch, step_generator(0, 3, 0, torch.device("cpu")))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0], losses
+
+
+class _Interrupted(Exception):
+    pass
+
+
+class _StopAfter(Trainer):
+    """Raises on the (n+1)-th stage-2 step, as a killed run would stop."""
+
+    def __init__(self, *args, steps: int, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.left = steps
+
+    def stage2_step(self, batch, generator):
+        if self.left == 0:
+            raise _Interrupted
+        self.left -= 1
+        return super().stage2_step(batch, generator)
+
+
+def test_resume_continues_exactly(micro_config: TrainConfig, tmp_path: Path) -> None:
+    cpu = torch.device("cpu")
+    straight = Trainer(micro_config, tmp_path / "a", device=cpu)
+    straight.run()
+    with pytest.raises(_Interrupted):
+        _StopAfter(micro_config, tmp_path / "b", device=cpu, steps=3).run()
+    state = load_checkpoint_state(tmp_path / "b")
+    assert (state["stage"], state["step"]) == (2, 2)
+    resumed = Trainer(micro_config, tmp_path / "b", device=cpu)
+    resumed.run(resume=True)
+    assert load_checkpoint_state(tmp_path / "b")["step"] == 4
+    for (name, a), b in zip(straight.model.state_dict().items(),
+                            resumed.model.state_dict().values(), strict=True):
+        assert torch.allclose(a.float(), b.float(), atol=1e-5), name
+
+
+def test_onnx_teacher_drives_stages_1_and_2(micro_config: TrainConfig, tmp_path: Path) -> None:
+    from edgesam_ros.export.onnx_export import export_onnx
+    from edgesam_ros.training.teacher import OnnxTeacher
+
+    files = export_onnx(None, micro_config.variant, tmp_path / "teacher", random_init=True)
+    teacher = OnnxTeacher(str(files["encoder"]), str(files["decoder"]))
+    cfg = replace(micro_config, stage1_steps=1, stage2_steps=1)
+    trainer = Trainer(cfg, tmp_path / "run", teacher, device=torch.device("cpu"))
+    trainer.run()
+    assert load_checkpoint_state(tmp_path / "run")["stage"] == 2
+    assert isinstance(trainer.adapter, torch.nn.Identity)  # same embedding width as the student
