@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from edgesam_ros.msg import ObjectPrompt, ObjectPromptArray, ObjectSegmentation, SegmentationArray
 from geometry_msgs.msg import PointStamped
 from sensor_msgs.msg import Image, RegionOfInterest
 
+from edgesam_ros.msg import ObjectPrompt, ObjectPromptArray, ObjectSegmentation, SegmentationArray
 from edgesam_ros.tracking import RejectedPrompt, Source, State, TrackedObject, UserPrompt
 from edgesam_ros.visualization import draw_instances
 

@@ -22,7 +22,6 @@ import cv2
 import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
-from edgesam_ros.msg import ObjectPrompt, ObjectPromptArray, SegmentationArray
 from geometry_msgs.msg import PointStamped
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
@@ -31,6 +30,7 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
 from std_srvs.srv import SetBool, Trigger
 
 from edgesam_ros.engine import ModelError, SamEngine
+from edgesam_ros.msg import ObjectPrompt, ObjectPromptArray, SegmentationArray
 
 from . import convert, messages, params, pointcloud, qos
 from .diagnostics import ProblemLog, Stats, status

@@ -20,9 +20,10 @@ from collections.abc import Sequence
 
 import numpy as np
 import rclpy
-from edgesam_ros.msg import ObjectPrompt, ObjectSegmentation, PromptPoint, SegmentationArray
 from rclpy.duration import Duration
 from std_srvs.srv import Trigger
+
+from edgesam_ros.msg import ObjectPrompt, ObjectSegmentation, PromptPoint, SegmentationArray
 
 from . import qos
 

@@ -326,7 +326,7 @@ def test_diagnostics_report_rates_latency_and_provider(node, scene):
     assert values["provider"] == "CPUExecutionProvider"
 
 
-@pytest.mark.xfail(reason="cross-process prompt delivery flaked under heavy load; under investigation", strict=False)
+@pytest.mark.xfail(reason="cross-process prompt delivery flaked under load", strict=False)
 def test_prompt_command_adds_an_object_and_clears_from_another_process(node, scene):
     import os
     import subprocess

@@ -74,7 +74,7 @@ def test_lifecycle_transitions_load_free_and_reload_the_model(ros_context):
         harness.close()
 
 
-@pytest.mark.xfail(reason="bundled tiny384 model reaches box mIoU ~0.69, below the 0.85 target (issue 4 open)", strict=False)
+@pytest.mark.xfail(reason="bundled model box mIoU ~0.69 < 0.85 target", strict=False)
 def test_bundled_model_masks_match_ground_truth(ros_context):
     try:
         SamEngine.bundled()
