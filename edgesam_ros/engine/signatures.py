@@ -18,7 +18,7 @@ exports have exactly SAM's interface; they are told apart only by `edgesam_ros.f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -79,6 +79,16 @@ _SAM_DECODER_INPUTS = ("image_embeddings", "point_coords", "point_labels", *MASK
                        "orig_im_size")
 _SAM_DECODER_OUTPUTS = ("masks", "iou_predictions", "low_res_masks")
 
+_SAM = Family(
+    name="sam",
+    title="SAM ONNX (segment-anything utils/onnx.py export)",
+    encoder_inputs=("image", "input_image"),
+    decoder_inputs=_SAM_DECODER_INPUTS,
+    decoder_outputs=_SAM_DECODER_OUTPUTS,
+    scores_output="iou_predictions",
+    logits_output="low_res_masks",
+)
+
 FAMILIES: tuple[Family, ...] = (
     Family(
         name="edgesam",
@@ -90,24 +100,8 @@ FAMILIES: tuple[Family, ...] = (
         scores_output="scores",
         logits_output="masks",
     ),
-    Family(
-        name="sam",
-        title="SAM ONNX (segment-anything utils/onnx.py export)",
-        encoder_inputs=("image", "input_image"),
-        decoder_inputs=_SAM_DECODER_INPUTS,
-        decoder_outputs=_SAM_DECODER_OUTPUTS,
-        scores_output="iou_predictions",
-        logits_output="low_res_masks",
-    ),
-    Family(
-        name="mobilesam",
-        title="MobileSAM (SAM's ONNX interface)",
-        encoder_inputs=("image", "input_image"),
-        decoder_inputs=_SAM_DECODER_INPUTS,
-        decoder_outputs=_SAM_DECODER_OUTPUTS,
-        scores_output="iou_predictions",
-        logits_output="low_res_masks",
-    ),
+    _SAM,
+    replace(_SAM, name="mobilesam", title="MobileSAM (SAM's ONNX interface)"),
     Family(
         name="efficientvit",
         title="EfficientViT-SAM",
