@@ -9,7 +9,7 @@ export OMP_NUM_THREADS ?= 2
 COLCON_FLAGS := --symlink-install --base-paths . --event-handlers console_direct- \
 	--cmake-args -DBUILD_TESTING=OFF -DPython3_EXECUTABLE=$(EDGESAM_VENV)/bin/python
 
-.PHONY: env build test lint demo bench model clean
+.PHONY: env build test lint demo bench clean
 
 env:
 	tools/setup_env.sh
@@ -20,7 +20,13 @@ build: env
 lint: env
 	$(IN_ENV) ruff check edgesam_ros test tools launch
 
-test: build lint
+# The node and bag tests run on a random-weight tiny export (fast, deterministic); it is rebuilt
+# whenever the model or exporter code changes.
+TEST_MODEL := .cache/random_tiny
+$(TEST_MODEL)/decoder.onnx: $(wildcard edgesam_ros/models/*.py edgesam_ros/export/*.py) | build
+	$(IN_ENV) edgesam-ros export --variant tiny --random-init -o $(TEST_MODEL)
+
+test: build lint $(TEST_MODEL)/decoder.onnx
 	$(IN_ENV) python -m pytest test
 
 demo: build

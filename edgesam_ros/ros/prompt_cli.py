@@ -117,19 +117,27 @@ def _send(node: rclpy.node.Node, args: argparse.Namespace) -> int:
         print(f"nobody subscribes to {args.node}/prompt: is the node running and active?")
         return 1
     prompt = build_prompt(args)
+    if not args.no_wait:
+        # A result before sending proves the result subscription is matched (otherwise the
+        # first frame after the prompt, the only one reporting a new object as new, can be
+        # missed) and tells which ids existed before this prompt.
+        _wait(node, lambda: bool(results), args.timeout)
+    known = {o.id for r in results for o in r.objects}
+    sent_at = len(results)
     publisher.publish(prompt)
-    publisher.wait_for_all_acked(Duration(seconds=args.timeout))
     if args.no_wait:
+        # Exiting at once could drop the prompt before the node has it.
+        publisher.wait_for_all_acked(Duration(seconds=args.timeout))
         return 0
-
-    first_frame = (ObjectSegmentation.STATE_NEW, ObjectSegmentation.STATE_REJECTED)
+    # No blocking wait for the acknowledgement here: it can take a heartbeat period (seconds),
+    # during which the results queue would overflow and the object's first frame be lost.
 
     def reported() -> list[ObjectSegmentation]:
-        """This prompt's object: by id, or the first new/rejected user object after sending."""
-        return [o for r in results for o in r.objects
+        """This prompt's object in a result received after sending: by id, or a new user id."""
+        return [o for r in results[sent_at:] for o in r.objects
                 if (prompt.object_id and o.id == prompt.object_id)
                 or (not prompt.object_id and o.source == ObjectSegmentation.SOURCE_USER
-                    and o.state in first_frame)]
+                    and o.id not in known)]
 
     if not _wait(node, lambda: bool(reported()), args.timeout):
         print("sent; no result within the timeout (are images arriving?)")
