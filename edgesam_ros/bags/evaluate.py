@@ -4,11 +4,16 @@ Fixture prompts ask for each object's ground-truth id, so predicted id == GT id 
 is needed. A live run drops frames by design: frames without a result are left out, and an object
 is scored from the first result after the one its prompt was applied to (DAVIS convention, see
 `edgesam_ros.tracking.metrics`).
+
+Objects started another way (command-line points or boxes, proposals) carry ids of their own:
+`score_matched` pairs them with ground-truth objects first.
 """
 
 from __future__ import annotations
 
+import copy
 import math
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,3 +74,45 @@ def score(truth: GroundTruth, predictions: dict[int, np.ndarray]) -> Score:
         len(results),
         j_prompted,
     )
+
+
+def match_ids(truth: GroundTruth, predictions: dict[int, np.ndarray]) -> dict[int, int]:
+    """Predicted id -> ground-truth id, one to one, greedily by the pixels they share over the
+    run (most first); predicted objects that share no pixel with a free GT object are left out."""
+    shared: Counter[tuple[int, int]] = Counter()
+    for t, stamp in enumerate(truth.stamps_ns.tolist()):
+        predicted = predictions.get(stamp)
+        if predicted is None:
+            continue
+        both = (predicted != 0) & (truth.id_images[t] != 0)
+        pairs, counts = np.unique(
+            np.stack([predicted[both].astype(np.int64), truth.id_images[t][both].astype(np.int64)]),
+            axis=1, return_counts=True,
+        )
+        shared.update({(int(p), int(g)): int(n) for (p, g), n in zip(pairs.T, counts, strict=True)})
+    mapping: dict[int, int] = {}
+    for (predicted_id, truth_id), _ in shared.most_common():
+        if predicted_id not in mapping and truth_id not in mapping.values():
+            mapping[predicted_id] = truth_id
+    return mapping
+
+
+def score_matched(truth: GroundTruth, predictions: dict[int, np.ndarray]) -> Score:
+    """`score` for results whose ids were not asked for: each predicted object is renamed to the
+    GT object it overlaps most (`match_ids`, unmatched ones are dropped) and counts as prompted on
+    the first frame it appears; GT objects no prediction matched are not scored."""
+    mapping = match_ids(truth, predictions)
+    size = max([0, *(int(p.max()) for p in predictions.values() if p.size)]) + 1
+    rename = np.zeros(size, np.uint16)
+    for predicted_id, truth_id in mapping.items():
+        rename[predicted_id] = truth_id
+    renamed = {stamp: rename[p] for stamp, p in predictions.items()}
+    first: dict[int, int] = {}
+    for t, stamp in enumerate(truth.stamps_ns.tolist()):
+        if stamp in renamed:
+            for truth_id in np.unique(renamed[stamp]).tolist():
+                first.setdefault(int(truth_id), t)
+    info = copy.deepcopy(truth.info)
+    for obj in info["objects"]:
+        obj["prompt_frame"] = first.get(int(obj["id"]))
+    return score(GroundTruth(truth.id_images, truth.stamps_ns, info), renamed)

@@ -8,13 +8,16 @@ publish if it kept up with every frame. The output bag holds every input topic p
 
 Prompts come from the bag (ObjectPromptArray / ObjectPrompt topics; each applied to the image its
 header stamp names, as the node does) and/or the caller (applied to the first frame). A first
-Ctrl-C stops after the current frame and still leaves a complete, readable bag. Messages are
-(de)serialised with rclpy's serialisation (no DDS involved) so the message classes are the
-node's; the bag I/O itself is rosbags'.
+Ctrl-C stops after the current frame and still leaves a complete, readable bag: every input
+message read before the first image not segmented (the last frame keeps its camera_info, depth,
+...), plus the results of the frames done. Messages are (de)serialised with rclpy's
+serialisation (no DDS involved) so the message classes are the node's; the bag I/O itself is
+rosbags'.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import signal
 import sys
@@ -129,7 +132,8 @@ def _settings(options: SegmentOptions, has_prompts: bool) -> Settings:
             "nothing to segment: the bag has no prompts; give --prompt, --box or --auto"
         )
     mode = ("both" if has_prompts else "auto") if options.auto else "prompt"
-    return Settings(mode=mode, tracker=options.tracker)
+    # As the node's parameters do: the tracker starts objects from proposals in the auto modes.
+    return Settings(mode=mode, tracker=dataclasses.replace(options.tracker, auto=options.auto))
 
 
 @contextmanager
@@ -262,10 +266,14 @@ class _Frames:
         progress = tqdm(total=summary.total_frames, unit="frame", disable=not show_progress,
                         file=sys.stderr)
         started = time.perf_counter()
+        stopping = False
         try:
             for connection, timestamp, data in read_messages(reader, reader.connections):
+                is_image = connection.id in image_ids
+                if stopping and is_image:
+                    break  # OUT = the input up to the first frame not segmented, plus results
                 self.writer.write_raw(connection.topic, timestamp, data)
-                if connection.id not in image_ids:
+                if not is_image:
                     continue
                 msg = deserialize_message(bytes(data), IMAGE_CLASSES[connection.msgtype])
                 while schedule and schedule[0][0] <= messages.stamp_ns(msg.header):
@@ -274,9 +282,8 @@ class _Frames:
                 progress.update()
                 if on_frame is not None:
                     on_frame(summary.frames)
-                if stop.is_set():
-                    summary.interrupted = True
-                    break
+                if stop.is_set():  # keep the messages logged with or after this frame
+                    summary.interrupted = stopping = True
         finally:
             progress.close()
             summary.seconds = time.perf_counter() - started

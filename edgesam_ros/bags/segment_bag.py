@@ -17,7 +17,7 @@ from edgesam_ros.engine import ModelError, SamEngine
 from edgesam_ros.tracking import UserPrompt
 
 from .errors import EXIT_INTERRUPTED, BagError, run_cli
-from .evaluate import score
+from .evaluate import score, score_matched
 from .groundtruth import NPZ_NAME, GroundTruth
 from .offline import SegmentOptions, SegmentSummary, check_paths, inspect_input, segment
 from .storage import STORAGES, open_bag
@@ -75,14 +75,22 @@ def load_engine(encoder: Path | None, decoder: Path | None) -> SamEngine:
         raise BagError(f"cannot load the model: {error}") from None
 
 
-def print_summary(summary: SegmentSummary, out: Path, truth: GroundTruth | None) -> None:
+def print_summary(
+    summary: SegmentSummary, out: Path, truth: GroundTruth | None, own_ids: bool = False
+) -> None:
+    """The run's summary; J&F against `truth` if given. `own_ids`: objects did not (all) come
+    from the fixture's prompts, so their ids are matched to the ground truth's by overlap."""
     state = "interrupted after" if summary.interrupted else "segmented"
     print(f"{state} {summary.frames}/{summary.total_frames} frames in {summary.seconds:.1f} s "
           f"({summary.fps:.1f} fps), {len(summary.objects)} objects -> {out}")
     if summary.rejected:
         print(f"{len(summary.rejected)} rejected prompt(s), first: {summary.rejected[0]}")
     if truth is not None and summary.id_images:
-        print(f"vs ground truth: {score(truth, summary.id_images)}")
+        if own_ids:
+            result = score_matched(truth, summary.id_images)
+            print(f"vs ground truth (ids matched by overlap): {result}")
+        else:
+            print(f"vs ground truth: {score(truth, summary.id_images)}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -110,7 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"segment-bag: aborted; {args.output} was not written", file=sys.stderr)
             return EXIT_INTERRUPTED
         truth = GroundTruth.load(args.input) if (args.input / NPZ_NAME).is_file() else None
-        print_summary(summary, args.output, truth)
+        print_summary(summary, args.output, truth, own_ids=bool(options.prompts or options.auto))
         return EXIT_INTERRUPTED if summary.interrupted else 0
 
     return run_cli("segment-bag", body)

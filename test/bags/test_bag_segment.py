@@ -16,8 +16,8 @@ from rosbags.rosbag2 import Reader
 
 pytest.importorskip("rclpy", reason="segment-bag uses rclpy serialisation and the node messages")
 
-from edgesam_ros.bags import fixtures, segment_bag
-from edgesam_ros.bags.evaluate import score
+from edgesam_ros.bags import fixtures, offline, segment_bag
+from edgesam_ros.bags.evaluate import score, score_matched
 from edgesam_ros.bags.groundtruth import GroundTruth
 from edgesam_ros.bags.offline import SegmentOptions, SegmentSummary, segment
 from edgesam_ros.bags.typestore import typestore
@@ -150,9 +150,16 @@ def test_ctrl_c_leaves_a_readable_bag_with_the_frames_done(
     out = tmp_path / "out"
     summary = segment(engine, bags["mcap"], out, SegmentOptions(progress=False), ctrl_c)
     assert (summary.frames, summary.interrupted) == (3, True)
+    with Reader(bags["mcap"]) as reader:  # the input read up to its 4th image
+        kept: dict[str, int] = dict.fromkeys(reader.topics, 0)
+        for connection, _, _ in reader.messages():
+            if connection.topic == fixtures.IMAGE_TOPIC and kept[fixtures.IMAGE_TOPIC] == 3:
+                break
+            kept[connection.topic] += 1
+    assert kept[fixtures.CAMERA_INFO_TOPIC] == kept[fixtures.DEPTH_TOPIC] == 3
     with Reader(out) as reader:
-        assert reader.topics[OUTPUTS[0]].msgcount == 3
-        assert reader.topics[fixtures.IMAGE_TOPIC].msgcount == 3
+        counts = {t: i.msgcount for t, i in reader.topics.items()}
+    assert counts == {**kept, **dict.fromkeys(OUTPUTS, 3)}  # the last frame keeps its companions
     assert len(_topic(out, OUTPUTS[1])) == 3
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
 
@@ -187,19 +194,23 @@ def test_a_failure_leaves_the_existing_output_untouched(
 
 
 def test_command_line_prompts_on_a_bag_without_any(
-    bags: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     encoder, decoder = model_paths()
-    truth = GroundTruth.load(bags["sqlite3"])
+    plain = tmp_path / "plain"
+    truth = fixtures.make_bag(plain, fixtures.FixtureOptions(frames=FRAMES,
+                                                             **{**SMALL, "prompts": False}))
     first = next(o for o in truth.info["objects"] if o["prompt_frame"] == 0)
     box = ",".join(str(v) for v in first["prompt_box"])
-    argv = [str(bags["sqlite3"]), str(tmp_path / "out"), "--prompts-topic", "/none", "--box", box]
+    argv = [str(plain), str(tmp_path / "out"), "--prompts-topic", "/none", "--box", box]
     common = ["--encoder", str(encoder), "--decoder", str(decoder), "--no-progress"]
     assert segment_bag.main(argv + common) == 2  # /none is not in the bag
     assert "topic /none is not in" in capsys.readouterr().err
     assert segment_bag.main([*argv[:2], "--box", box, "--storage", "mcap", *common]) == 0
     out = capsys.readouterr().out
-    assert f"segmented {FRAMES}/{FRAMES} frames" in out and "vs ground truth: J&F" in out
+    assert f"segmented {FRAMES}/{FRAMES} frames" in out, out
+    # The box's object has an id of its own: it is scored as the GT object it overlaps, alone.
+    assert "vs ground truth (ids matched by overlap): J&F" in out and "over 1 objects" in out, out
     with Reader(tmp_path / "out") as reader:
         assert reader.topics[OUTPUTS[0]].msgcount == FRAMES
 
@@ -211,3 +222,23 @@ def test_options_parse_points_and_boxes() -> None:
     assert isinstance(args.box[0], UserPrompt)
     with pytest.raises(SystemExit):
         segment_bag.parser().parse_args(["a", "b", "--box", "1,2,3"])
+
+
+def test_auto_mode_lets_the_tracker_start_objects_from_proposals() -> None:
+    """--auto sets the session's mode and the tracker's own auto switch, as the node does."""
+    for auto, has_prompts, mode in [(True, False, "auto"), (True, True, "both"),
+                                    (False, True, "prompt")]:
+        settings = offline._settings(SegmentOptions(auto=auto), has_prompts)
+        assert (settings.mode, settings.tracker.auto) == (mode, auto)
+
+
+@pytest.mark.skipif(not TRAINED, reason=f"proposals need the trained model: {NO_TRAINED_MODEL}")
+def test_auto_mode_finds_objects_in_a_bag_without_prompts(
+    engine: SamEngine, tmp_path: Path
+) -> None:
+    plain = tmp_path / "plain"
+    truth = fixtures.make_bag(plain, fixtures.FixtureOptions(frames=4,
+                                                             **{**SMALL, "prompts": False}))
+    summary = segment(engine, plain, tmp_path / "out", SegmentOptions(auto=True, progress=False))
+    assert summary.objects
+    assert score_matched(truth, summary.id_images).objects >= 1
