@@ -158,7 +158,9 @@ def _plan_exits(
         # Frames to go from centre-on-the-border to fully outside, at about twice the usual speed.
         travel = max(2, int(np.ceil(distance / (2 * speed))))
         absence = int(rng.integers(events.absence_length[0], events.absence_length[1] + 1))
-        start = int(rng.integers(int(0.15 * frames), max(int(0.85 * frames) - absence, 1) + 1))
+        # A sequence too short for this absence gets a start whose exit cannot fit (refused below).
+        first = int(0.15 * frames)
+        start = int(rng.integers(first, max(int(0.85 * frames) - absence, first) + 1))
         # Coming back in from fully outside also takes about `travel` frames while still unseen.
         outside = max(1, absence - travel)
         leave, back = start - travel, start + outside + travel

@@ -181,3 +181,14 @@ def test_hermite_paths_pass_through_waypoints():
     times = np.array([0.0, 5.0, 12.0])
     values = np.array([[0.0, 1.0], [10.0, -2.0], [3.0, 4.0]])
     np.testing.assert_allclose(hermite(times, values, times), values, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["benchmark", "demo"])
+@pytest.mark.parametrize("frames", [8, 16, 20, 24])
+def test_short_sequences_of_every_event_mix_generate(name, frames):
+    # Absences longer than the usable part of a short sequence once made the exit planner draw
+    # its start from an empty range (numpy "low >= high"); such exits are now simply refused.
+    small = replace(sequence_preset(name).config, height=96, width=128, num_frames=frames)
+    for seed in range(6):
+        seq = generate_sequence(seed, small)
+        assert len(seq) == frames and seq[frames - 1].image.shape == (96, 128, 3)
