@@ -4,13 +4,15 @@
 worker; deque appends are thread-safe) and summarises them as one DiagnosticStatus: input and
 processed rates, dropped frames, encoder/decoder/total latency mean and p95, provider, objects.
 
-`ProblemLog` logs each kind of bad input at most once per throttle period, with the rclpy logger's
-own `throttle_duration_sec`. rclpy throttles per call site, so every kind gets its own child logger
-(whose throttle state is its own) and one call site serves them all; counts go to diagnostics.
+`ProblemLog` logs each kind of bad input at most once per throttle period, on a child logger per
+kind (`edgesam.image`, `edgesam.prompt`, ...); counts go to diagnostics. It throttles itself rather
+than with rclpy's `throttle_duration_sec`: rclpy ties that duration to the call site for good and
+raises ValueError when it changes, and `log_throttle` may change at run time.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter, deque
 
@@ -89,18 +91,25 @@ class ProblemLog:
     def __init__(self, logger: object, throttle_s: float) -> None:
         self._logger = logger
         self._children: dict[str, object] = {}
+        self._last: dict[str, float] = {}  # kind -> monotonic time of its last log line
+        self._lock = threading.Lock()  # the worker and the executor both report problems
         self.throttle_s = throttle_s
         self.counts: Counter[str] = Counter()
 
     def warn(self, kind: str, message: str) -> None:
         """Log `message` unless a `kind` problem was logged less than `throttle_s` ago."""
-        self.counts[kind] += 1
-        if kind not in self._children:
-            self._children[kind] = self._logger.get_child(kind.replace(" ", "_"))
-        self._children[kind].warning(
-            f"{message} [{self.counts[kind]} {kind} problem(s) so far]",
-            throttle_duration_sec=self.throttle_s,
-        )
+        now = time.monotonic()
+        with self._lock:
+            self.counts[kind] += 1
+            count = self.counts[kind]
+            last = self._last.get(kind)
+            if last is not None and now - last < self.throttle_s:
+                return
+            self._last[kind] = now
+            if kind not in self._children:
+                self._children[kind] = self._logger.get_child(kind.replace(" ", "_"))
+            child = self._children[kind]
+        child.warning(f"{message} [{count} {kind} problem(s) so far]")
 
     def values(self) -> dict[str, str]:
         return {f"{kind} problems": str(n) for kind, n in sorted(self.counts.items())}

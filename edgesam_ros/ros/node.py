@@ -38,6 +38,7 @@ from .session import ClearRequest, Session
 from .worker import LatestWorker
 
 NODE_NAME = "edgesam"
+DEPTH_ENCODINGS = ("16UC1", "mono16", "32FC1")  # millimetres (times depth.scale) or metres
 SUCCESS, FAILURE = TransitionCallbackReturn.SUCCESS, TransitionCallbackReturn.FAILURE
 MODEL_HELP = (
     "Set model.encoder and model.decoder to EdgeSAM ONNX files (official chongzhou96/EdgeSAM "
@@ -84,7 +85,8 @@ class SegmentNode(LifecycleNode):
         self._inputs: list = []
         self._outputs: dict[str, Any] = {}
         self._diagnostics_timer = None
-        self._image_topic = ""
+        self._image_topic = ""  # the (remapped) `image` name; clicks are <this>_mouse_left
+        self._input_topic = ""  # the topic images come from (`image` or `image/compressed`)
         self._camera_info: CameraInfo | None = None
         self._depth: deque[Image] = deque(maxlen=10)
 
@@ -126,7 +128,7 @@ class SegmentNode(LifecycleNode):
         self._open_topics()
         self._worker.start()
         self.get_logger().info(
-            f"active: segmenting {self._image_topic} in {self._values['mode']} mode on "
+            f"active: segmenting {self._input_topic} in {self._values['mode']} mode on "
             f"{self._session.engine.info.encoder_provider}"
         )
         return SUCCESS
@@ -186,9 +188,10 @@ class SegmentNode(LifecycleNode):
         prompt_qos = qos.profile("reliable", v["prompts.queue_depth"])
         self._image_topic = self.resolve_topic_name("image")
         if v["image.transport"] == "compressed":
-            self._subscribe(CompressedImage, self._image_topic + "/compressed", self._on_image,
-                            image_qos)
+            self._input_topic = self._image_topic + "/compressed"
+            self._subscribe(CompressedImage, self._input_topic, self._on_image, image_qos)
         else:
+            self._input_topic = self._image_topic
             self._subscribe(Image, "image", self._on_image, image_qos)
         self._subscribe(ObjectPromptArray, "~/prompts", self._on_prompts, prompt_qos)
         self._subscribe(ObjectPrompt, "~/prompt", self._on_prompt, prompt_qos)
@@ -327,7 +330,7 @@ class SegmentNode(LifecycleNode):
         try:
             image, color = self._engine_image(frame.msg)
         except convert.ImageError as error:
-            self._problems.warn("image", f"skipping an image from {self._image_topic}: {error}")
+            self._problems.warn("image", f"skipping an image from {self._input_topic}: {error}")
             return
         header = frame.msg.header
         outcome = self._session.process(image, color, messages.stamp_ns(header))
@@ -367,6 +370,15 @@ class SegmentNode(LifecycleNode):
             self._problems.warn("depth", "no camera_info or no depth image within depth.max_dt "
                                 f"({v['depth.max_dt']} s) of the image: ~/points skipped")
             return
+        k = np.asarray(self._camera_info.k, np.float64).reshape(3, 3)
+        if not (np.all(np.isfinite(k)) and k[0, 0] > 0 and k[1, 1] > 0):
+            self._problems.warn("depth", f"camera_info has no usable intrinsics (K = "
+                                f"{k.ravel().tolist()}): ~/points skipped")
+            return
+        if depth.encoding not in DEPTH_ENCODINGS:
+            self._problems.warn("depth", f"depth image encoding {depth.encoding!r} is not one of "
+                                f"{', '.join(DEPTH_ENCODINGS)}: ~/points skipped")
+            return
         try:
             depth_image = convert.image_to_array(depth)
         except convert.ImageError as error:
@@ -375,7 +387,6 @@ class SegmentNode(LifecycleNode):
         if depth_image.shape[:2] != ids.shape:
             depth_image = cv2.resize(depth_image, ids.shape[::-1], interpolation=cv2.INTER_NEAREST)
         metres = pointcloud.depth_in_metres(depth_image, v["depth.scale"])
-        k = np.asarray(self._camera_info.k, np.float64).reshape(3, 3)
         points = pointcloud.object_points(ids, metres, k, v["depth.max_range"])
         self._outputs["~/points"].publish(pointcloud.pack(header, points))
 
@@ -384,7 +395,7 @@ class SegmentNode(LifecycleNode):
         received = float(values["input rate (Hz)"])
         engine = self._session.engine if self._session else None
         values.update({
-            "image topic": self._image_topic,
+            "image topic": self._input_topic,
             "mode": self._values["mode"],
             "enabled": str(self._enabled),
             "provider": engine.info.encoder_provider if engine else "not loaded",
@@ -395,7 +406,7 @@ class SegmentNode(LifecycleNode):
             level, message = DiagnosticStatus.OK, "disabled (~/enable)"
         elif received == 0.0:
             level, message = DiagnosticStatus.WARN, (
-                f"no images on {self._image_topic}: check the topic, and image.reliability "
+                f"no images on {self._input_topic}: check the topic, and image.reliability "
                 "against the camera's QoS"
             )
         else:

@@ -9,6 +9,7 @@ swap.
 from __future__ import annotations
 
 import threading
+import traceback
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -69,6 +70,9 @@ class LatestWorker(Generic[T]):
             try:
                 self._handle(item)
             except Exception as error:  # the node must outlive any bad frame
-                self._on_error(error)
+                try:
+                    self._on_error(error)
+                except Exception:  # ... and a failing error report: never end the thread
+                    traceback.print_exc()
             finally:
                 self.busy = False

@@ -43,10 +43,13 @@ def test_compressed_frames_are_segmented(node, fmt):
     assert (result.height, result.width) == (480, 640)
 
 
-def test_corrupt_compressed_data_is_skipped(node):
+def test_corrupt_compressed_data_is_skipped(node, capfd):
     count = node.node._problems.counts["image"]
     node.images.publish(compressed("jpeg", 3, data=b"\xff\xd8 definitely not a jpeg"))
     assert wait_for(lambda: node.node._problems.counts["image"] > count)
     good = compressed("jpeg", 4)
     node.images.publish(good)
     assert wait_for(lambda: any(r.header == good.header for r in node.results))
+    log = capfd.readouterr().err
+    expected = "skipping an image from /image/compressed: cannot decode 24 bytes of 'jpeg' data"
+    assert expected in log, log

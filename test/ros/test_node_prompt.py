@@ -72,6 +72,13 @@ def add_prompt(box=None, points=(), object_id=0, action=msg.ObjectPrompt.ACTION_
     return prompt
 
 
+def wait_for_log(capfd, text: str, timeout: float = 5.0) -> str:
+    """Everything written to stderr until `text` appears (the node logs from its threads)."""
+    seen: list[str] = []
+    wait_for(lambda: seen.append(capfd.readouterr().err) or text in "".join(seen), timeout)
+    return "".join(seen)
+
+
 def full_masks(result) -> dict[int, np.ndarray]:
     """Per-object full-size masks rebuilt with the recipe of ObjectSegmentation.msg."""
     out = {}
@@ -136,6 +143,40 @@ def test_click_starts_an_object(node, scene):
     assert any(o.label == "click" and o.state == Seg.STATE_NEW for o in result.objects)
 
 
+def test_objects_are_added_refined_and_removed_by_prompts(node, scene):
+    node.prompt.publish(add_prompt(box=scene.boxes[2], object_id=4000))
+    added = result_for(node, image_msg(scene.image))
+    assert [o.state for o in added.objects if o.id == 4000] == [Seg.STATE_NEW]
+    cx, cy = (scene.boxes[2][:2] + scene.boxes[2][2:]) / 2
+    node.prompt.publish(add_prompt(points=[(cx, cy, 1), (1, 1, 0)], object_id=4000,
+                                   action=msg.ObjectPrompt.ACTION_REFINE))
+    refined = result_for(node, image_msg(scene.image))
+    assert [o.state for o in refined.objects if o.id == 4000] in (
+        [Seg.STATE_TRACKED], [Seg.STATE_LOST]), [o.status_message for o in refined.objects]
+    assert not [o for o in refined.objects if o.state == Seg.STATE_REJECTED]
+    node.prompt.publish(add_prompt(object_id=4000, action=msg.ObjectPrompt.ACTION_REMOVE))
+    removed = result_for(node, image_msg(scene.image))
+    gone = [o for o in removed.objects if o.id == 4000]
+    assert [o.state for o in gone] == [Seg.STATE_REMOVED] and "removed" in gone[0].status_message
+    assert not [o for o in result_for(node, image_msg(scene.image)).objects if o.id == 4000]
+    # ids are never reused: adding the removed id again is refused, saying so
+    node.prompt.publish(add_prompt(box=scene.boxes[2], object_id=4000))
+    again = result_for(node, image_msg(scene.image))
+    assert [o.state for o in again.objects if o.id == 4000] == [Seg.STATE_REJECTED]
+    node.call(Trigger, "/edgesam/clear", Trigger.Request())
+
+
+def test_stamped_prompt_waits_for_the_frame_it_names(node, scene):
+    first, named = image_msg(scene.image), image_msg(scene.image)
+    prompt = add_prompt(box=scene.boxes[0], object_id=4100, stamp=named.header.stamp.sec)
+    node.prompt.publish(prompt)
+    assert wait_for(lambda: any(getattr(r, "stamp_ns", 0) for r in node.node._session._inbox)
+                    or node.node._session._waiting)
+    assert not [o for o in result_for(node, first).objects if o.id == 4100]
+    assert [o.state for o in result_for(node, named).objects if o.id == 4100] == [Seg.STATE_NEW]
+    node.call(Trigger, "/edgesam/clear", Trigger.Request())
+
+
 def test_late_prompt_is_applied_with_a_note(node, scene):
     image = image_msg(scene.image)
     node.prompt.publish(add_prompt(box=scene.boxes[0], stamp=image.header.stamp.sec - 1))
@@ -161,27 +202,33 @@ def test_late_prompt_is_applied_with_a_note(node, scene):
     ids=["nan", "inf", "outside", "inverted-box", "bad-label", "empty", "refine-unknown",
          "remove-unknown", "bad-action", "frame-long-gone"],
 )
-def test_bad_prompts_are_rejected_and_reported(node, scene, prompt, reason):
+def test_bad_prompts_are_rejected_and_reported(node, scene, prompt, reason, capfd):
     image = image_msg(scene.image, stamp=next(_stamps) + 1000)
     node.prompt.publish(prompt)
     result = result_for(node, image)
     rejected = [o for o in result.objects if o.state == Seg.STATE_REJECTED]
     assert len(rejected) == 1, [o.status_message for o in result.objects]
     assert reason in rejected[0].status_message
+    assert rejected[0].status_message.startswith(("add rejected", "refine rejected",
+                                                  "remove rejected", "action 9 rejected"))
+    log = capfd.readouterr().err
+    assert "rejected: " in log and reason in log, log  # logged too, not only reported
+    assert result_for(node, image_msg(scene.image)).header  # and the node goes on
 
 
 @pytest.mark.parametrize(
-    "broken",
+    ("broken", "logged"),
     [
-        lambda m: setattr(m, "encoding", "yuv422_weird"),
-        lambda m: setattr(m, "data", bytes(m.data)[: len(m.data) // 2]),
-        lambda m: (setattr(m, "height", 0), setattr(m, "width", 0), setattr(m, "data", b"")),
-        lambda m: setattr(m, "step", 3),
-        lambda m: setattr(m, "encoding", "16UC1"),
+        (lambda m: setattr(m, "encoding", "yuv422_weird"), "unsupported encoding 'yuv422_weird'"),
+        (lambda m: setattr(m, "data", bytes(m.data)[: len(m.data) // 2]), "data has 460800 bytes"),
+        (lambda m: (setattr(m, "height", 0), setattr(m, "width", 0), setattr(m, "data", b"")),
+         "empty image (0x0)"),
+        (lambda m: setattr(m, "step", 3), "step 3 < 1920 bytes"),
+        (lambda m: setattr(m, "encoding", "16UC1"), "'16UC1' is not a camera image encoding"),
     ],
     ids=["encoding", "short-data", "zero-size", "short-step", "depth-encoding"],
 )
-def test_bad_images_are_skipped_and_processing_goes_on(node, scene, broken):
+def test_bad_images_are_skipped_and_processing_goes_on(node, scene, broken, logged, capfd):
     count = node.node._problems.counts["image"]
     bad = image_msg(scene.image)
     broken(bad)
@@ -189,6 +236,8 @@ def test_bad_images_are_skipped_and_processing_goes_on(node, scene, broken):
     assert wait_for(lambda: node.node._problems.counts["image"] > count)
     good = image_msg(scene.image)
     assert result_for(node, good).header == good.header
+    log = capfd.readouterr().err
+    assert "skipping an image from /image: " + logged in log, log
 
 
 @pytest.mark.parametrize(
@@ -292,6 +341,34 @@ def test_depth_gives_object_points_in_the_camera_frame(node, scene):
         assert set(np.unique(points["id"])) == set(masks)
 
 
+@pytest.mark.parametrize(
+    ("depth_pixels", "depth_encoding", "k", "logged"),
+    [
+        (np.zeros((480, 640, 3), np.uint8), "rgb8", 500.0, "depth image encoding 'rgb8' is not"),
+        (np.full((480, 640), 2.0, np.float32), "32FC1", 0.0, "camera_info has no usable"),
+    ],
+    ids=["colour-depth", "no-intrinsics"],
+)
+def test_bad_depth_input_skips_points_and_keeps_segmenting(node, scene, depth_pixels,
+                                                           depth_encoding, k, logged, capfd):
+    info_pub = node.publisher(CameraInfo, "/camera_info", "best_effort")
+    depth_pub = node.publisher(Image, "/depth", "best_effort")
+    failures = node.node._problems.counts["processing"]
+    skipped = node.node._problems.counts["depth"]
+    image = image_msg(scene.image)
+    info = CameraInfo(header=image.header, height=480, width=640)
+    info.k = [k, 0.0, 320.0, 0.0, k, 240.0, 0.0, 0.0, 1.0]
+    info_pub.publish(info)
+    depth_pub.publish(convert.array_to_image(depth_pixels, depth_encoding, image.header))
+    assert wait_for(lambda: node.node._camera_info is not None and node.node._camera_info.k[0] == k
+                    and node.node._depth and node.node._depth[-1].header == image.header)
+    assert result_for(node, image).header == image.header
+    assert wait_for(lambda: node.node._problems.counts["depth"] > skipped)
+    log = wait_for_log(capfd, logged)
+    assert logged in log and "~/points skipped" in log, log
+    assert node.node._problems.counts["processing"] == failures  # no frame failed
+
+
 def test_overlay_is_published_to_subscribers(node, scene):
     overlays = node.listen(Image, "/edgesam/overlay")
     assert wait_for(lambda: node.node._outputs["~/overlay"].get_subscription_count() > 0)
@@ -313,6 +390,33 @@ def test_thresholds_change_at_run_time_and_bad_values_are_refused(node):
     static = node.node.set_parameters([Parameter("model.encoder", value="/x.onnx")])[0]
     assert not static.successful and "configure" in static.reason
     assert node.node.get_parameter("tracker.min_stability").value == 0.3
+
+
+def test_log_throttle_changes_at_run_time_and_problems_are_still_logged(node, scene, capfd):
+    """rclpy refuses a changed throttle_duration_sec at one call site: the node must not care."""
+
+    def bad_then_good() -> None:
+        count = node.node._problems.counts["image"]
+        bad = image_msg(scene.image)
+        bad.encoding = "yuv422_weird"
+        node.images.publish(bad)
+        assert wait_for(lambda: node.node._problems.counts["image"] > count)
+        good = image_msg(scene.image)
+        assert result_for(node, good).header == good.header
+
+    failures = node.node._problems.counts["processing"]
+    bad_then_good()
+    try:
+        assert node.node.set_parameters([Parameter("log_throttle", value=30.0)])[0].successful
+        for _ in range(3):
+            bad_then_good()
+        log = capfd.readouterr().err
+        # logged once: the three after the change are within 30 s of the first line
+        assert log.count("unsupported encoding 'yuv422_weird'") == 1, log
+        assert "Error" not in log and "Traceback" not in log, log
+        assert node.node._problems.counts["processing"] == failures
+    finally:
+        node.node.set_parameters([Parameter("log_throttle", value=0.0)])
 
 
 def test_diagnostics_report_rates_latency_and_provider(node, scene):

@@ -1,9 +1,7 @@
-"""Parameters: one table, a parameter file that matches it, and a launch file that cannot drift."""
+"""Parameters: one table, and a parameter file that matches it (launch file: test_launch.py)."""
 
 from __future__ import annotations
 
-import ast
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -13,8 +11,6 @@ from edgesam_ros.ros import params
 
 pytestmark = pytest.mark.ros
 REPO = Path(__file__).resolve().parents[2]
-LAUNCH = REPO / "launch" / "segment.launch.py"
-LAUNCH_ONLY_ARGS = {"params_file", "namespace", "rviz"}
 
 
 def defaults() -> dict:
@@ -35,7 +31,19 @@ def test_every_parameter_has_a_description():
 def test_config_file_lists_every_parameter_with_its_default():
     document = yaml.safe_load((REPO / "config" / "segment.yaml").read_text())
     values = document["/**"]["ros__parameters"]
+    assert not set(values) - set(params.BY_NAME), "in segment.yaml, not declared by the node"
+    assert not set(params.BY_NAME) - set(values), "declared by the node, not in segment.yaml"
     assert values == defaults()
+
+
+def test_every_parameter_is_documented_in_the_node_guide():
+    rows = [line for line in (REPO / "docs" / "node.md").read_text().splitlines()
+            if line.startswith("| `")]
+    documented = {row.split("`")[1]: row for row in rows}
+    for param in params.PARAMS:
+        assert param.name in documented, f"{param.name} is missing from docs/node.md"
+        assert param.accepted in documented[param.name], (param.name, param.accepted)
+        assert ("| yes |" in documented[param.name]) == param.dynamic, param.name
 
 
 def test_validation_names_every_bad_parameter_and_what_it_accepts():
@@ -60,36 +68,3 @@ def test_integers_are_accepted_for_numbers_and_cross_checks_run():
     with pytest.raises(params.ParameterError, match="min_area_ratio must not exceed"):
         params.validate({**defaults(), "tracker.min_area_ratio": 2.0,
                          "tracker.max_area_ratio": 1.5})
-
-
-def _launch_constants() -> dict[str, object]:
-    """The module-level dict literals of the launch file, read without importing launch_ros."""
-    tree = ast.parse(LAUNCH.read_text())
-    return {
-        node.targets[0].id: ast.literal_eval(node.value)
-        for node in tree.body
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict)
-    }
-
-
-def test_launch_arguments_map_to_declared_parameters_or_remaps():
-    constants = _launch_constants()
-    parameter_args, remap_args, described = (
-        constants["PARAMETER_ARGS"], constants["REMAP_ARGS"], constants["DEFAULTS"])
-    for arg, parameter in parameter_args.items():
-        assert parameter in params.BY_NAME, f"launch arg {arg} -> undeclared parameter {parameter}"
-    node_source = (REPO / "edgesam_ros" / "ros" / "node.py").read_text()
-    for arg, topic in remap_args.items():
-        assert f'"{topic}"' in node_source, f"launch arg {arg} remaps {topic}, the node has none"
-    assert set(described) - set(remap_args) == LAUNCH_ONLY_ARGS
-    assert not set(parameter_args) & set(described)
-
-
-def test_launch_description_builds_when_launch_ros_is_installed():
-    pytest.importorskip("launch_ros", reason="launch_ros is not installed (no ROS 2 distro)")
-    spec = importlib.util.spec_from_file_location("segment_launch", LAUNCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    description = module.generate_launch_description()
-    names = {a.name for a in description.get_launch_arguments()}
-    assert {"image", "params_file", "namespace", "rviz", "encoder", "mode"} <= names
