@@ -31,6 +31,7 @@ from edgesam_ros.bags.typestore import typestore
 from edgesam_ros.engine.bundled import bundled_model_paths
 from edgesam_ros.engine.errors import ModelError
 from edgesam_ros.ros.messages import stamp_ns
+from edgesam_ros.tracking.metrics import jaccard
 from edgesam_ros.visualization import draw_instances
 
 SHEET_FRAMES = 6
@@ -68,18 +69,35 @@ def _tile(image: np.ndarray, ids: np.ndarray, text: str) -> np.ndarray:
     return tile
 
 
+def frame_j(truth: GroundTruth, t: int, predicted: np.ndarray) -> float | None:
+    """Mean J on frame `t` over the objects prompted by then that the ground truth or the
+    prediction shows; None when there is none (nothing to judge on this frame)."""
+    gt = truth.id_images[t]
+    shown = set(np.unique(gt).tolist()) | set(np.unique(predicted).tolist())
+    judged = [int(o["id"]) for o in truth.info["objects"]
+              if o["prompt_frame"] is not None and o["prompt_frame"] <= t and o["id"] in shown]
+    if not judged:
+        return None
+    return float(np.mean([jaccard(predicted == i, gt == i) for i in judged]))
+
+
 def contact_sheet(
     bag: Path, truth: GroundTruth, predictions: dict[int, np.ndarray], path: Path
 ) -> None:
-    """PNG: one column per chosen frame, the prediction above the ground truth."""
+    """PNG: one column per chosen frame, the prediction (with its J) above the ground truth."""
     chosen = np.linspace(0, len(truth.stamps_ns) - 1, SHEET_FRAMES).round().astype(int)
     stamps = [int(truth.stamps_ns[t]) for t in chosen]
     images = _images(bag, set(stamps))
     columns = []
     for t, stamp in zip(chosen, stamps, strict=True):
-        predicted = predictions.get(stamp, np.zeros_like(truth.id_images[t]))
+        predicted = predictions.get(stamp)
+        if predicted is None:
+            predicted, label = np.zeros_like(truth.id_images[t]), "no result"
+        else:
+            j = frame_j(truth, t, predicted)
+            label = "EdgeSAM" if j is None else f"EdgeSAM, J {j:.2f}"
         columns.append(np.vstack([
-            _tile(images[stamp], predicted, f"frame {t}: EdgeSAM"),
+            _tile(images[stamp], predicted, f"frame {t}: {label}"),
             _tile(images[stamp], truth.id_images[t], f"frame {t}: ground truth"),
         ]))
     cv2.imwrite(str(path), cv2.cvtColor(np.hstack(columns), cv2.COLOR_RGB2BGR))
