@@ -16,34 +16,32 @@ from edgesam_ros.training.loop import Trainer, step_generator  # noqa: E402
 pytestmark = pytest.mark.torch
 
 
-def test_steps_on_one_batch_lower_the_loss(micro_config: TrainConfig, tmp_path: Path) -> None:
-    trainer = Trainer(micro_config, tmp_path, device=torch.device("cpu"))
-    trainer.set_modes(2)
-    batch = trainer.data.batch(2, 0)
-    optimizer = torch.optim.AdamW(trainer.stage_params(2), lr=3e-3)
+def _losses_on_one_batch(trainer: Trainer, stage: int, steps: int) -> list[float]:
+    """Losses of `steps` optimiser steps of `stage` repeated on its first batch."""
+    trainer.set_modes(stage)
+    batch = trainer.data.batch(stage, 0)
+    step = trainer.stage2_step if stage == 2 else trainer.stage3_step
+    optimizer = torch.optim.AdamW(trainer.stage_params(stage), lr=3e-3)
     losses = []
-    for _ in range(12):
-        loss, _ = trainer.stage2_step(batch, step_generator(0, 2, 0, torch.device("cpu")))
+    for _ in range(steps):
+        loss, _ = step(batch, step_generator(0, stage, 0, torch.device("cpu")))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
+    return losses
+
+
+def test_steps_on_one_batch_lower_the_loss(micro_config: TrainConfig, tmp_path: Path) -> None:
+    trainer = Trainer(micro_config, tmp_path, device=torch.device("cpu"))
+    losses = _losses_on_one_batch(trainer, 2, 12)
     assert losses[-1] < 0.8 * losses[0], losses
 
 
 def test_rpn_stage_lowers_its_loss(micro_config: TrainConfig, tmp_path: Path) -> None:
     trainer = Trainer(replace(micro_config, stage3_steps=1), tmp_path,
                       device=torch.device("cpu"))
-    trainer.set_modes(3)
-    batch = trainer.data.batch(3, 0)
-    optimizer = torch.optim.AdamW(trainer.stage_params(3), lr=3e-3)
-    losses = []
-    for _ in range(8):
-        loss, _ = trainer.stage3_step(batch, step_generator(0, 3, 0, torch.device("cpu")))
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
+    losses = _losses_on_one_batch(trainer, 3, 8)
     assert losses[-1] < losses[0], losses
 
 
