@@ -80,6 +80,45 @@ def interleaved_ms(runners: dict[str, Runner], repeats: int) -> dict[str, Timing
             for name in runners}
 
 
+@dataclass(frozen=True)
+class DecoderMacs:
+    """Multiply-accumulates of SAM's mask decoder for one frame, split by what they depend on.
+
+    ``shared``: work on the image embedding alone, done once per frame however many objects
+    (the first two-way layer's key/value projections of the image tokens for token-to-image
+    attention and their query projection for image-to-token attention, as the PyTorch
+    decoder broadcasts them). ``per_object``: everything else; after the first layer's
+    image-to-token attention each object has its own image tokens, so the second layer, the
+    final attention and the upscaling are per object.
+    """
+
+    shared: int
+    per_object: int
+
+    def floor(self, objects: int) -> float:
+        """Least time of ``objects`` objects over one object when compute bounds the time."""
+        return (self.shared + objects * self.per_object) / (self.shared + self.per_object)
+
+
+def decoder_macs(cfg, points: int = 2) -> DecoderMacs:
+    """:class:`DecoderMacs` of the model's mask decoder for prompts of ``points`` points
+    (one click plus SAM's padding point by default), without a mask input."""
+    c, n, k = cfg.embed_dim, cfg.embedding_size ** 2, cfg.num_mask_tokens
+    t = 1 + k + points  # IoU token, mask tokens, prompt tokens
+    inner = c // cfg.attention_downsample
+    image_proj = n * c * inner  # one projection of the image tokens to or from `inner`
+    # Either direction: two token-side projections, logits and mixing, two image-side ones.
+    cross = 2 * t * c * inner + 2 * t * n * inner + 2 * image_proj
+    layer = 4 * t * c * c + 2 * t * t * c + 2 * t * c * cfg.decoder_mlp_dim + 2 * cross
+    upscale = 4 * n * c * (c // 4) + 16 * n * (c // 4) * (c // 8)
+    hyper = k * (2 * c * c + c * (c // 8)) + k * 16 * n * (c // 8)
+    hid = cfg.iou_head_hidden_dim
+    iou = c * hid + (cfg.iou_head_depth - 2) * hid * hid + hid * k
+    total = cfg.decoder_depth * layer + cross + upscale + hyper + iou
+    shared = 3 * image_proj
+    return DecoderMacs(shared, total - shared)
+
+
 def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
     """Mean IoU of the binarised (> 0) masks, over prompts and mask slots."""
     a, b = a > 0, b > 0
@@ -116,11 +155,44 @@ class VariantResult:
     decoder_rows: list[list[object]]
     accuracy_rows: list[list[object]]
     ratios: dict[str, tuple[float | None, float | None]]
+    macs: DecoderMacs
+
+
+def provider_rows(name: str, cfg, paths: dict[str, Path], provider: str, threads: int,
+                  repeats: int, image: np.ndarray, feeds: dict[int, dict[str, np.ndarray]],
+                  work: Path) -> tuple[list[list[object]], list[list[object]]]:
+    """Encoder (fp32, fp16) and batched-decoder rows on a GPU ``provider``, opened as the
+    engine opens it (TensorRT: FP16 and an engine cache, built on the warm-up call); no rows
+    when the provider falls back to the CPU."""
+    from ..engine.config import EngineConfig
+    from ..engine.providers import ProviderChain
+
+    config = EngineConfig(providers=(provider,), intra_op_threads=threads, inter_op_threads=1,
+                          trt_cache_dir=str(work / "trt_cache"))
+    chain = ProviderChain(config)
+    short = provider.removesuffix("ExecutionProvider")
+    opened = {k: chain.open(str(paths[f"encoder{s}"]), "encoder")
+              for k, s in (("fp32", ""), ("fp16", "_fp16"))}
+    dec, used = chain.open(str(paths["decoder"]), "decoder")
+    if used != provider or any(u != provider for _, u in opened.values()):
+        return [], []
+    enc_ms = interleaved_ms({k: (lambda s=s: s.run(None, {"image": image}))
+                             for k, (s, _) in opened.items()}, repeats)
+    enc_rows = [[name, cfg.image_size, short, f"ORT {k}", f"{t.wall:.1f}", "-",
+                 f"{1000 / t.wall:.1f}", "-"] for k, t in enc_ms.items()]
+    dec_ms = interleaved_ms({n: (lambda f=f: dec.run(None, f)) for n, f in feeds.items()},
+                            repeats)
+    first = dec_ms[min(feeds)]
+    dec_rows = [[name, short, n, f"{t.wall:.1f}", "-", "-", f"{t.wall / first.wall:.2f}x"]
+                for n, t in dec_ms.items()]
+    return enc_rows, dec_rows
 
 
 def bench_variant(name: str, cfg, work: Path, threads: int, repeats: int,
-                  objects: Sequence[int], torch_eager: bool) -> VariantResult:
-    """Encoder, decoder-batching and precision-accuracy measurements of one variant."""
+                  objects: Sequence[int], torch_eager: bool,
+                  gpu_providers: Sequence[str] = ()) -> VariantResult:
+    """Encoder, decoder-batching and precision-accuracy measurements of one variant, on the
+    CPU and on each of ``gpu_providers`` that loads."""
     import torch
 
     from ..export.onnx_export import export_onnx, prepare_model
@@ -149,7 +221,7 @@ def bench_variant(name: str, cfg, work: Path, threads: int, repeats: int,
         runners[eager_name] = eager
     enc_ms = interleaved_ms(runners, repeats)
     base = enc_ms["ORT fp32"]
-    enc_rows = [[name, cfg.image_size, k, f"{t.wall:.1f}", f"{t.cpu:.1f}",
+    enc_rows = [[name, cfg.image_size, "CPU", k, f"{t.wall:.1f}", f"{t.cpu:.1f}",
                  f"{1000 / t.wall:.1f}", f"{base.wall / t.wall:.2f}x"]
                 for k, t in enc_ms.items()]
 
@@ -164,9 +236,15 @@ def bench_variant(name: str, cfg, work: Path, threads: int, repeats: int,
         runs[f"l{n}"] = lambda fs=one[n]: [d.run(None, f) for f in fs]
     dec_ms = interleaved_ms(runs, repeats)
     first = dec_ms[f"b{objects[0]}"]
-    dec_rows = [[name, n, f"{dec_ms[f'b{n}'].wall:.1f}", f"{dec_ms[f'b{n}'].cpu:.1f}",
+    dec_rows = [[name, "CPU", n, f"{dec_ms[f'b{n}'].wall:.1f}", f"{dec_ms[f'b{n}'].cpu:.1f}",
                  f"{dec_ms[f'l{n}'].wall:.1f}", f"{dec_ms[f'b{n}'].wall / first.wall:.2f}x"]
                 for n in objects]
+
+    for provider in gpu_providers:
+        more_enc, more_dec = provider_rows(name, cfg, paths, provider, threads, repeats, image,
+                                           feeds, work)
+        enc_rows += more_enc
+        dec_rows += more_dec
 
     prompts = feeds[max(objects)]
     ref = d.run(["masks"], prompts)[0]
@@ -189,7 +267,7 @@ def bench_variant(name: str, cfg, work: Path, threads: int, repeats: int,
         "int8_speed": ratio(base, enc_ms["ORT int8"]),
         "int8_iou": (enc_ious["int8"], enc_ious["int8"]),
     }
-    return VariantResult(enc_rows, dec_rows, acc_rows, ratios)
+    return VariantResult(enc_rows, dec_rows, acc_rows, ratios, decoder_macs(cfg))
 
 
 def target_rows(results: dict[str, VariantResult]) -> list[list[object]]:
@@ -220,6 +298,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="tiny variant only, 3 repeats, 1 and 10 objects: a smoke run; the "
                         "targets are defined on full-size EdgeSAM")
     p.add_argument("--work-dir", default=None, help="where models are exported (default: tmp)")
+    p.add_argument("--providers", default="cpu",
+                   help="comma list: cpu plus GPU providers (cuda, tensorrt) to measure too, "
+                        "opened as the engine opens them; unavailable ones are skipped "
+                        "(targets are judged on cpu)")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch eager column")
     return p
 
@@ -231,12 +313,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     import onnxruntime as ort
 
+    from ..engine.config import EngineConfig
+    from ..engine.providers import CPU
     from ..models.config import get_config
 
     variants = args.variants or ("tiny" if args.quick else "edgesam,tiny,tiny@384")
     repeats = args.repeats or (3 if args.quick else 5)
     objects = sorted({int(n) for n in (args.objects or ("1,10" if args.quick else "1,5,10,20")
                                        ).split(",")} | set(TARGET_OBJECTS))
+    available = set(ort.get_available_providers())
+    gpu = [n for n in EngineConfig(providers=tuple(args.providers.split(","))).provider_names
+           if n != CPU]
+    skipped = [n for n in gpu if n not in available]
+    gpu = [n for n in gpu if n in available]
     load_before = os.getloadavg()[0]
     results: dict[str, VariantResult] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -248,22 +337,30 @@ def main(argv: Sequence[str] | None = None) -> int:
                 cfg = replace(cfg, image_size=int(size))
             results[spec.replace("@", "-")] = bench_variant(
                 spec.replace("@", "-"), cfg, work, args.threads, repeats, objects,
-                not args.no_torch)
+                not args.no_torch, gpu)
     cpu_note = ("CPU = median CPU time of the calling thread" if args.threads == 1 else
                 "CPU counts only the calling thread, so with more threads it undercounts")
     print(f"Providers available: {', '.join(ort.get_available_providers())}; measured on "
-          f"CPUExecutionProvider (ORT_ENABLE_ALL), {args.threads} intra-op thread(s) for ORT "
+          f"{', '.join([CPU, *gpu])} (ORT_ENABLE_ALL), {args.threads} intra-op thread(s) for ORT "
           f"and PyTorch, medians of {repeats} interleaved runs, random weights; {cpu_note}. "
           f"1-min load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after, "
-          f"on {os.cpu_count()} CPUs.\n")
+          f"on {os.cpu_count()} CPUs."
+          + (f" Not in this onnxruntime build, skipped: {', '.join(skipped)}." if skipped else "")
+          + "\n")
     rows = {key: [r for res in results.values() for r in getattr(res, key)]
             for key in ("encoder_rows", "decoder_rows", "accuracy_rows")}
     print("### Encoder\n")
-    print(_table(["variant", "S", "runtime", "ms", "CPU ms", "FPS", "speed vs ORT fp32"],
-                 rows["encoder_rows"]))
+    print(_table(["variant", "S", "provider", "runtime", "ms", "CPU ms", "FPS",
+                  "speed vs ORT fp32"], rows["encoder_rows"]))
     print("\n### Decoder (fp32), B objects: one batched call vs a loop of batch-1 calls\n")
-    print(_table(["variant", "objects", "batched ms", "batched CPU ms", "loop ms",
+    print(_table(["variant", "provider", "objects", "batched ms", "batched CPU ms", "loop ms",
                   "batched vs 1 object"], rows["decoder_rows"]))
+    for name, res in results.items():
+        m, lo, hi = res.macs, *TARGET_OBJECTS
+        print(f"\n{name}: SAM's decoder does {m.shared / 1e6:.0f} MMAC per frame on the image "
+              f"embedding alone and {m.per_object / 1e6:.0f} MMAC per object, so compute alone "
+              f"makes {hi} objects take at least {m.floor(hi) / m.floor(lo):.2f}x the time of "
+              f"{lo} (decoder_macs).")
     print("\n### Reduced precision vs fp32 (mask IoU on the same prompts)\n")
     print(_table(["variant", "precision", "IoU (enc only)", "IoU (enc+dec)",
                   "encoder speed-up"], rows["accuracy_rows"]))

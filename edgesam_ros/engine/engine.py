@@ -63,8 +63,11 @@ class SamEngine:
         )
         self._warned_mask_input = False
         self._timings = Timings()
+        warmup_ms = 0.0
         if self.config.warmup:
+            warm = time.perf_counter()
             self._warm_up()
+            warmup_ms = _ms(warm, time.perf_counter())
         self._timings = Timings()
         load_ms = _ms(start, time.perf_counter())
         self.info = EngineInfo(
@@ -73,21 +76,15 @@ class SamEngine:
             decoder_path=decoder_io.path,
             encoder_provider=encoder_provider,
             decoder_provider=decoder_provider,
-            image_size=sig.image_size,
-            prompt_frame=sig.prompt_frame,
-            embedding_shape=sig.embedding_shape,
-            low_res_size=sig.low_res_size,
-            batched=sig.batched,
-            has_mask_input=sig.has_mask_input,
-            has_proposals=sig.has_proposals,
             load_ms=load_ms,
+            **sig.shape_fields(),
         )
         log.info(
             "loaded %s model (input %d, prompt frame %d, %s decoder) — encoder on %s, decoder on "
             "%s — in %.0f ms%s",
             sig.family.name, sig.image_size, sig.prompt_frame,
             "batched" if sig.batched else "per-object", encoder_provider, decoder_provider,
-            load_ms, " including warm-up" if self.config.warmup else "",
+            load_ms, f" including {warmup_ms:.0f} ms of warm-up" if self.config.warmup else "",
         )
 
     @classmethod

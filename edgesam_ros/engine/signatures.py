@@ -24,6 +24,7 @@ import numpy as np
 
 from edgesam_ros.engine.errors import ModelError
 from edgesam_ros.engine.model_io import Dim, ModelIO, TensorInfo
+from edgesam_ros.engine.types import ModelShape
 
 SAM_PIXEL_MEAN = (123.675, 116.28, 103.53)
 SAM_PIXEL_STD = (58.395, 57.12, 57.375)
@@ -115,18 +116,11 @@ FAMILIES: tuple[Family, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class ModelSignature:
+@dataclass(frozen=True, kw_only=True)
+class ModelSignature(ModelShape):
     """Everything the engine needs to know about a loaded encoder/decoder pair."""
 
     family: Family
-    image_size: int
-    prompt_frame: int
-    embedding_shape: tuple[int, int, int]
-    low_res_size: tuple[int, int]
-    batched: bool
-    has_mask_input: bool
-    has_proposals: bool
     pixel_mean: np.ndarray
     pixel_std: np.ndarray
     encoder_input: TensorInfo

@@ -5,7 +5,7 @@ Everything here is in pixels of the original image; the model frames never leak 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -83,14 +83,9 @@ class MaskResult:
 
 
 @dataclass(frozen=True)
-class EngineInfo:
-    """What was loaded and where it runs; published by the node as diagnostics."""
+class ModelShape:
+    """Sizes and capabilities of a loaded encoder/decoder pair, as read from the files."""
 
-    family: str
-    encoder_path: str
-    decoder_path: str
-    encoder_provider: str
-    decoder_provider: str
     image_size: int
     prompt_frame: int
     embedding_shape: tuple[int, int, int]
@@ -98,6 +93,21 @@ class EngineInfo:
     batched: bool
     has_mask_input: bool
     has_proposals: bool
+
+    def shape_fields(self) -> dict[str, object]:
+        """The `ModelShape` fields of this object, to build another `ModelShape` from it."""
+        return {f.name: getattr(self, f.name) for f in fields(ModelShape)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngineInfo(ModelShape):
+    """What was loaded and where it runs; published by the node as diagnostics."""
+
+    family: str
+    encoder_path: str
+    decoder_path: str
+    encoder_provider: str
+    decoder_provider: str
     load_ms: float
 
 

@@ -21,19 +21,28 @@ Measured on full-size EdgeSAM, one ORT thread: 1 object 40 -> 22 ms, 10 objects 
 232 ms, outputs within 5e-7 of the previous graph. Batching does not make objects much
 cheaper than one call each, by construction: after the first image-to-token attention every
 object has its own 4096 image tokens, and all later work (layer-2 and final attention on
-them, the upscaling) is per object. Sharing the first layer's image projections across
-objects (exact only through rank-17 correction terms for mask inputs) measured, as an upper
-bound without those terms, 10 objects -11% and 1 object +4%; it is not done.
+them, the upscaling) is per object. In SAM's own formulation, where the first layer's image
+projections are shared, EdgeSAM's decoder does 0.40 GMAC per frame and 1.41 GMAC per object
+(:func:`edgesam_ros.bench.engine_bench.decoder_macs`), so compute alone puts 10 objects at 8x
+one; with the re-association here nothing is shared and ~1 GMAC is per object. Sharing the
+first layer's image projections across objects (exact only through rank-17 correction terms
+for mask inputs) measured, as an upper bound without those terms, 10 objects -11% and 1
+object +4%; it is not done.
+
+The two-way blocks are the model's own (:class:`FoldedAttention` stands in for their
+cross-attention modules), so only the attention arithmetic differs from the model.
 """
 
 from __future__ import annotations
+
+import copy
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from ..models import EdgeSam
-from ..models.transformer import Attention
+from ..models.transformer import Attention, TwoWayTransformer
 
 
 def _heads_weight(linear: nn.Linear, heads: int) -> torch.Tensor:
@@ -88,6 +97,30 @@ def image_to_token(attn: Attention, queries: torch.Tensor, keys: torch.Tensor,
     return torch.matmul(weights, projected.reshape(b, heads * t, -1))
 
 
+class FoldedAttention(nn.Module):
+    """An :class:`Attention` computed by :func:`token_to_image` or :func:`image_to_token`,
+    so the model's own two-way blocks run with the re-associated cross-attention."""
+
+    def __init__(self, attn: Attention, image_queries: bool) -> None:
+        super().__init__()
+        self.attn = attn
+        self.fn = image_to_token if image_queries else token_to_image
+
+    def forward(self, queries: torch.Tensor, keys: torch.Tensor, values: torch.Tensor
+                ) -> torch.Tensor:
+        return self.fn(self.attn, queries, keys, values)
+
+
+def folded_transformer(transformer: TwoWayTransformer) -> TwoWayTransformer:
+    """A copy of ``transformer`` whose cross-attentions are :class:`FoldedAttention`."""
+    folded = copy.deepcopy(transformer)
+    for layer in folded.layers:
+        layer.cross_attn_token_to_image = FoldedAttention(layer.cross_attn_token_to_image, False)
+        layer.cross_attn_image_to_token = FoldedAttention(layer.cross_attn_image_to_token, True)
+    folded.final_attn_token_to_image = FoldedAttention(folded.final_attn_token_to_image, False)
+    return folded
+
+
 def conv_transpose_2x2_as_matmul(conv: nn.ConvTranspose2d) -> tuple[torch.Tensor, torch.Tensor]:
     """Weight ``[C_in, 4 * C_out]`` (columns ordered dy, dx, c) and bias ``[4 * C_out]``."""
     c_in, c_out, kh, kw = conv.weight.shape
@@ -109,6 +142,7 @@ class DecoderGraph(nn.Module):
         pe, md = model.prompt_encoder, model.mask_decoder
         self.prompt_encoder = pe
         self.mask_decoder = md
+        self.transformer = folded_transformer(md.transformer)
         self.frame = float(model.config.image_size)
         self.mask_features = pe.mask_downscaling[:-1]
         last = pe.mask_downscaling[-1]
@@ -152,29 +186,17 @@ class DecoderGraph(nn.Module):
     def forward(self, image_embeddings: torch.Tensor, point_coords: torch.Tensor,
                 point_labels: torch.Tensor, mask_input: torch.Tensor,
                 has_mask_input: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        md, tr = self.mask_decoder, self.mask_decoder.transformer
+        md, tr = self.mask_decoder, self.transformer
         sparse = self.prompt_encoder.embed_points(point_coords, point_labels, self.frame)
         b = sparse.shape[0]
         out_tokens = torch.cat([md.iou_token.weight, md.mask_tokens.weight], dim=0)
         tokens = torch.cat([out_tokens.unsqueeze(0).expand(b, -1, -1), sparse], dim=1)
+        # Image tokens stay [B, hw, C] throughout (the model's transformer takes NCHW maps).
         keys = self.image_tokens(image_embeddings, mask_input, has_mask_input)
-        key_pe = self.image_pe
         queries = tokens
         for layer in tr.layers:
-            if layer.skip_first_layer_pe:
-                queries = layer.self_attn(queries, queries, queries)
-            else:
-                q = queries + tokens
-                queries = queries + layer.self_attn(q, q, queries)
-            queries = layer.norm1(queries)
-            k = keys + key_pe
-            queries = layer.norm2(queries + token_to_image(
-                layer.cross_attn_token_to_image, queries + tokens, k, keys))
-            queries = layer.norm3(queries + layer.mlp(queries))
-            keys = layer.norm4(keys + image_to_token(
-                layer.cross_attn_image_to_token, k, queries + tokens, queries))
-        attn = token_to_image(tr.final_attn_token_to_image, queries + tokens, keys + key_pe,
-                              keys)
+            queries, keys = layer(queries, keys, tokens, self.image_pe)
+        attn = tr.final_attn_token_to_image(queries + tokens, keys + self.image_pe, keys)
         hs = tr.norm_final_attn(queries + attn)
 
         h, w = image_embeddings.shape[-2:]
