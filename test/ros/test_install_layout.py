@@ -73,3 +73,16 @@ def test_generated_interfaces_for_c_cpp_and_python(name):
     libs = {p.name for p in (INSTALL / "lib").glob("libedgesam_ros__rosidl_typesupport_*.so")}
     assert "libedgesam_ros__rosidl_typesupport_cpp.so" in libs
     assert "libedgesam_ros__rosidl_typesupport_fastrtps_c.so" in libs
+
+
+def test_segment_node_console_script_runs_the_node():
+    """`edgesam-ros-segment-node` (pip's console script) is the same node as `ros2 run`."""
+    setup = (REPO / "setup.py").read_text()
+    assert '"edgesam-ros-segment-node=edgesam_ros.entry_points:segment_node"' in setup
+    code = ("import sys; from edgesam_ros.entry_points import segment_node; "
+            "sys.argv = ['edgesam-ros-segment-node', '--ros-args', '-p', 'mode:=everything']; "
+            "sys.exit(segment_node())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert out.returncode == 1, out.stderr
+    assert "mode = 'everything': expected one of prompt, auto, both" in out.stderr

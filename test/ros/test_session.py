@@ -130,3 +130,16 @@ def test_unknown_actions_are_rejected(action):
     s = session()
     s.submit(PromptRequest(action, UserPrompt(points=[[1, 1]], labels=[1])))
     assert "unknown action" in s.process(IMAGE, "rgb", S).rejected[0].reason
+
+
+def test_both_mode_takes_prompts_and_proposals_without_duplicates():
+    s = session(mode="both", auto_interval=1,
+                tracker=TrackerConfig(auto=True, max_objects=10, min_new_area=100))
+    s.submit(add(80, 80, label="mine"))  # inside RECTS[0], which a proposal would also find
+    first = s.process(IMAGE, "rgb", S)
+    assert not first.rejected
+    sources = sorted((o.source, o.mask.box) for o in first.result.objects)
+    assert (Source.USER, RECTS[0]) in sources
+    assert {box for _, box in sources} == set(RECTS)
+    assert len(sources) == len(RECTS)  # the prompted rectangle is not proposed again
+    assert len(s.process(IMAGE, "rgb", 2 * S).result.objects) == len(RECTS)
