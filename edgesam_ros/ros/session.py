@@ -30,6 +30,7 @@ from edgesam_ros.tracking import (
 from edgesam_ros.tracking.gating import box_iou
 
 ACTIONS = ("add", "refine", "remove")
+MAX_OBJECT_ID = 65535  # ids are pixel values of the mono16 instance-id image
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,14 @@ class Session:
             return
         if action == "remove":
             self.tracker.remove(prompt.object_id)
+            return
+        if action == "add" and prompt.object_id > MAX_OBJECT_ID:
+            self._reject(action, prompt, f"object id {prompt.object_id} > {MAX_OBJECT_ID} does "
+                         "not fit the mono16 id image ~/mask: use a smaller id or 0")
+            return
+        if action == "add" and len(self.tracker.ids) >= self.tracker.config.max_objects:
+            self._reject(action, prompt, f"max_objects ({self.tracker.config.max_objects}) "
+                         "objects are tracked already: remove one or raise max_objects")
             return
         if action == "add":
             object_id = self.tracker.add(prompt)

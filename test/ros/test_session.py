@@ -143,3 +143,17 @@ def test_both_mode_takes_prompts_and_proposals_without_duplicates():
     assert {box for _, box in sources} == set(RECTS)
     assert len(sources) == len(RECTS)  # the prompted rectangle is not proposed again
     assert len(s.process(IMAGE, "rgb", 2 * S).result.objects) == len(RECTS)
+
+
+def test_prompts_beyond_max_objects_are_rejected_saying_why():
+    s = session(tracker=TrackerConfig(max_objects=2))
+    for x, y in [(80, 80), (250, 100), (100, 300)]:
+        s.submit(add(x, y))
+    outcome = s.process(IMAGE, "rgb", S)
+    assert len(outcome.result.objects) == 2
+    assert [r.action for r in outcome.rejected] == ["add"]
+    assert "max_objects (2)" in outcome.rejected[0].reason
+    s.submit(PromptRequest("remove", UserPrompt(object_id=outcome.result.objects[0].id)))
+    s.submit(add(100, 300))  # room again after a removal
+    again = s.process(IMAGE, "rgb", 2 * S)
+    assert not again.rejected and len(again.result.objects) == 2
