@@ -13,6 +13,7 @@ BENCHMARKS: dict[str, str] = {
     "engine": "edgesam_ros.bench.engine_bench",
     "tracker": "edgesam_ros.bench.tracker_bench",
     "node": "edgesam_ros.bench.node_bench",
+    "spinning": "edgesam_ros.bench.spinning_bench",
 }
 
 

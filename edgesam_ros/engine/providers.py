@@ -23,10 +23,13 @@ CUDA = "CUDAExecutionProvider"
 
 
 def session_options(config: EngineConfig) -> ort.SessionOptions:
-    """Thread counts and full graph optimisation."""
+    """Thread counts, thread spinning and full graph optimisation."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = config.intra_op_threads
     options.inter_op_num_threads = config.inter_op_threads
+    spinning = "1" if config.allow_spinning else "0"
+    options.add_session_config_entry("session.intra_op.allow_spinning", spinning)
+    options.add_session_config_entry("session.inter_op.allow_spinning", spinning)
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     return options
 

@@ -97,6 +97,8 @@ PARAMS: tuple[Param, ...] = (
     _engine("device_id", "GPU index for the CUDA and TensorRT providers.", low=0),
     _engine("intra_op_threads", "Threads inside one operator (0 = onnxruntime's default).", low=0),
     _engine("inter_op_threads", "Threads running operators in parallel (0 = default).", low=0),
+    _engine("allow_spinning", "Let onnxruntime's threads busy-wait between runs (off: they "
+            "would hold the cores the post-processing and callbacks need)."),
     _engine("trt_fp16", "Let TensorRT build FP16 engines."),
     _engine("trt_cache_dir", "Where TensorRT engines are cached (the first run builds them)."),
     _engine("max_decoder_batch", "Most objects per decoder call (bounds GPU memory).", low=1),
