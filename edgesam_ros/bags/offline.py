@@ -98,15 +98,6 @@ class SegmentSummary:
         return self.frames / self.seconds if self.seconds else 0.0
 
 
-def _engine_image(msg: Image | CompressedImage) -> tuple[np.ndarray, str]:
-    """The node's image path: message -> pixels -> engine image and colour order."""
-    if isinstance(msg, CompressedImage):
-        pixels, encoding = convert.compressed_to_array(msg)
-    else:
-        pixels, encoding = convert.image_to_array(msg), msg.encoding
-    return convert.to_engine_image(pixels, encoding)
-
-
 def _prompt_schedule(
     reader: Reader, connections: list[Connection]
 ) -> list[tuple[int, PromptRequest]]:
@@ -312,7 +303,7 @@ def _segment_frame(
 ) -> dict[str, object]:
     """One frame through the session; the output messages by name, plus the overlay pixels."""
     try:
-        image, color = _engine_image(msg)
+        image, color = convert.message_to_engine_image(msg)
     except convert.ImageError as error:
         raise BagError(f"cannot use an image of the bag: {error}") from None
     outcome = session.process(image, color, messages.stamp_ns(msg.header))

@@ -117,6 +117,16 @@ def to_engine_image(pixels: np.ndarray, encoding: str) -> tuple[np.ndarray, str]
     return pixels, "mono"
 
 
+def message_to_engine_image(msg: Image | CompressedImage) -> tuple[np.ndarray, str]:
+    """A camera message (raw or compressed) as `to_engine_image` gives it: the node's and the
+    offline bag tool's one image path, so both segment exactly the same pixels."""
+    if isinstance(msg, CompressedImage):
+        pixels, encoding = compressed_to_array(msg)
+    else:
+        pixels, encoding = image_to_array(msg), msg.encoding
+    return to_engine_image(pixels, encoding)
+
+
 def to_rgb(image: np.ndarray, color: str) -> np.ndarray:
     """uint8 RGB view of an engine image (for overlays)."""
     if color == "bgr":

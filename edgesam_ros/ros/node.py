@@ -319,16 +319,9 @@ class SegmentNode(LifecycleNode):
     def _on_worker_error(self, error: BaseException) -> None:
         self._problems.warn("processing", f"a frame failed: {type(error).__name__}: {error}")
 
-    def _engine_image(self, msg: Image | CompressedImage) -> tuple[np.ndarray, str]:
-        if isinstance(msg, CompressedImage):
-            pixels, encoding = convert.compressed_to_array(msg)
-        else:
-            pixels, encoding = convert.image_to_array(msg), msg.encoding
-        return convert.to_engine_image(pixels, encoding)
-
     def _process(self, frame: Frame) -> None:
         try:
-            image, color = self._engine_image(frame.msg)
+            image, color = convert.message_to_engine_image(frame.msg)
         except convert.ImageError as error:
             self._problems.warn("image", f"skipping an image from {self._input_topic}: {error}")
             return
