@@ -33,6 +33,7 @@ ENCODINGS: dict[str, tuple[type, int]] = {
     "8UC3": (np.uint8, 3),
     "mono16": (np.uint16, 1),
     "16UC1": (np.uint16, 1),
+    "32SC1": (np.int32, 1),
     "32FC1": (np.float32, 1),
 }
 #: encodings a camera image may have (the others are depth images)

@@ -160,10 +160,14 @@ def segmentation_array(header: object, outcome: FrameOutcome) -> SegmentationArr
 
 
 def id_image(header: object, ids: np.ndarray) -> Image:
-    """The instance-id image: mono8 while every id fits in a byte, else mono16; 0 = background."""
-    if ids.size == 0 or int(ids.max()) <= 255:
+    """The instance-id image, 0 = background: mono8 while every id fits in a byte, mono16 while
+    it fits in 16 bits, 32SC1 beyond (a run that has started more than 65535 objects)."""
+    top = int(ids.max()) if ids.size else 0
+    if top <= np.iinfo(np.uint8).max:
         return array_to_image(ids.astype(np.uint8), "mono8", header)
-    return array_to_image(ids.astype(np.uint16), "mono16", header)
+    if top <= np.iinfo(np.uint16).max:
+        return array_to_image(ids.astype(np.uint16), "mono16", header)
+    return array_to_image(ids.astype(np.int32), "32SC1", header)
 
 
 def overlay(

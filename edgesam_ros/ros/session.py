@@ -30,7 +30,7 @@ from edgesam_ros.tracking import (
 from edgesam_ros.tracking.gating import box_iou
 
 ACTIONS = ("add", "refine", "remove")
-MAX_OBJECT_ID = 65535  # ids are pixel values of the mono16 instance-id image
+MAX_OBJECT_ID = 2**31 - 1  # ids are pixel values of the instance-id image, at most 32SC1
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,7 @@ class Session:
             return
         if action == "add" and prompt.object_id > MAX_OBJECT_ID:
             self._reject(action, prompt, f"object id {prompt.object_id} > {MAX_OBJECT_ID} does "
-                         "not fit the mono16 id image ~/mask: use a smaller id or 0")
+                         "not fit the 32SC1 id image ~/mask: use a smaller id or 0")
             return
         if action == "add" and len(self.tracker.ids) >= self.tracker.config.max_objects:
             self._reject(action, prompt, f"max_objects ({self.tracker.config.max_objects}) "

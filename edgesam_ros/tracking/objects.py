@@ -110,16 +110,18 @@ class FrameResult:
     tracker_ms: float  # the tracker's own work: prompts, gating, overlaps, bookkeeping
 
     def id_image(self) -> np.ndarray:
-        """uint16 (H, W) image: each visible object's id on its pixels, 0 elsewhere.
+        """(H, W) image: each visible object's id on its pixels, 0 elsewhere.
 
-        Masks never overlap after the tracker resolved contested pixels, so painting order
-        does not matter.
+        uint16 while every id fits, int32 once a long run has used more than 65535 ids (they are
+        never reused, so a wider image is the only lossless answer). Masks never overlap after
+        the tracker resolved contested pixels, so painting order does not matter.
         """
-        out = np.zeros(self.image_size, dtype=np.uint16)
-        for obj in self.objects:
-            if obj.mask is not None and obj.mask.area:
-                x1, y1, x2, y2 = obj.mask.box
-                out[y1:y2, x1:x2][obj.mask.mask] = obj.id
+        visible = [o for o in self.objects if o.mask is not None and o.mask.area]
+        wide = any(o.id > np.iinfo(np.uint16).max for o in visible)
+        out = np.zeros(self.image_size, dtype=np.int32 if wide else np.uint16)
+        for obj in visible:
+            x1, y1, x2, y2 = obj.mask.box
+            out[y1:y2, x1:x2][obj.mask.mask] = obj.id
         return out
 
 

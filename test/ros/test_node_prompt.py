@@ -198,7 +198,7 @@ def test_late_prompt_is_applied_with_a_note(node, scene):
         (add_prompt(object_id=987655, action=2), "unknown object id"),
         (add_prompt(points=[(10, 10, 1)], action=9), "unknown action"),
         (add_prompt(points=[(10, 10, 1)], stamp=1), "older than the current"),
-        (add_prompt(points=[(10, 10, 1)], object_id=70000), "does not fit the mono16"),
+        (add_prompt(points=[(10, 10, 1)], object_id=2**31), "does not fit the 32SC1"),
         (add_prompt(box=[float("nan"), 0, 10, 10]), "4 finite numbers"),
     ],
     ids=["nan", "inf", "outside", "inverted-box", "bad-label", "empty", "refine-unknown",

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from std_msgs.msg import Header
 
 from edgesam_ros.engine import Embedding, MaskResult
 from edgesam_ros.ros.session import (
@@ -157,3 +158,16 @@ def test_prompts_beyond_max_objects_are_rejected_saying_why():
     s.submit(add(100, 300))  # room again after a removal
     again = s.process(IMAGE, "rgb", 2 * S)
     assert not again.rejected and len(again.result.objects) == 2
+
+
+@pytest.mark.parametrize(("top", "encoding"), [(255, "mono8"), (256, "mono16"),
+                                               (65535, "mono16"), (65536, "32SC1")])
+def test_id_image_encoding_is_the_narrowest_that_holds_every_id(top, encoding):
+    from edgesam_ros.ros import convert
+    from edgesam_ros.ros.messages import id_image
+
+    ids = np.zeros((4, 5), np.int64)
+    ids[1, 2] = top
+    msg = id_image(Header(), ids)
+    assert msg.encoding == encoding
+    np.testing.assert_array_equal(convert.image_to_array(msg), ids)

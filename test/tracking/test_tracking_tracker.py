@@ -244,3 +244,14 @@ def test_object_leaving_the_image_is_found_again_when_it_returns():
             recovered = t
             assert iou(obj.mask, ids, 1) > 0.8
     assert recovered is not None
+
+
+def test_ids_past_16_bits_widen_the_id_image_instead_of_wrapping():
+    disc = Disc(1, (100, 120), (2, 0), 30, 1.0, RED)
+    ids, rgb = render([disc], 0)
+    engine = OracleEngine(proposals=False)
+    tracker = Tracker(TrackerConfig())
+    assert tracker.add(UserPrompt(box=gt_box(ids, 1), object_id=70_000)) == 70_000
+    painted = tracker.step(engine, rgb, engine.encode(ids)).id_image()
+    assert painted.dtype == np.int32
+    np.testing.assert_array_equal(painted == 70_000, ids == 1)
