@@ -9,7 +9,7 @@ export OMP_NUM_THREADS ?= 2
 COLCON_FLAGS := --symlink-install --base-paths . --event-handlers console_direct- \
 	--cmake-args -DBUILD_TESTING=OFF -DPython3_EXECUTABLE=$(EDGESAM_VENV)/bin/python
 
-.PHONY: env build test lint demo bench clean
+.PHONY: env build test lint demo bench model clean
 
 env:
 	tools/setup_env.sh
@@ -35,5 +35,11 @@ demo: build
 bench: build
 	$(IN_ENV) edgesam-ros bench
 
+# Retrains the bundled model from scratch and overwrites edgesam_ros/weights/ (about 70 minutes
+# on the 2-core reference machine; the exact recipe is in edgesam_ros/weights/MODEL_CARD.md).
+model: build
+	$(IN_ENV) edgesam-ros train --out runs/tiny --threads 2 --stage2-steps 7000 --stage3-steps 700 \
+		--checkpoint-every 500 --export edgesam_ros/weights
+
 clean:
-	rm -rf build install log out .pytest_cache .ruff_cache
+	rm -rf build install log out .cache .pytest_cache .ruff_cache

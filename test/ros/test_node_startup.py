@@ -181,13 +181,13 @@ def test_bundled_model_masks_match_the_engine_and_ground_truth(ros_context):
     * node vs engine: the node's published mask against `SamEngine.bundled()` + a `Tracker`
       with the node's default settings run directly on the same frame and prompts: IoU >= 0.99
       for every object (the node must lose nothing: conversion, cropping, message packing);
-    * node vs ground truth: mean IoU >= 0.70. Measured on these 21 objects: mean 0.734
-      (per scene 0.774 / 0.700 / 0.733, worst object 0.41), so the floor sits just under what
+    * node vs ground truth: mean IoU >= 0.70. Measured on these 21 objects: mean 0.731
+      (per scene 0.766 / 0.689 / 0.742, worst object 0.31), so the floor sits just under what
       the model achieves and catches a node- or model-side regression.
 
     Issue 7's target of mean IoU >= 0.85 against ground truth is NOT met: it is a limit of the
-    bundled tiny model (engine-level box mIoU ~0.69 on the default held-out scenes, ~0.79 on
-    easier ones), to be fixed by a better model, not by the node.
+    bundled tiny model (engine-level box mIoU 0.725 on the 200 default held-out scenes), to be
+    fixed by a better model, not by the node.
     """
     from edgesam_ros.engine import EngineConfig
     from edgesam_ros.scenes.still import generate_scene
