@@ -117,27 +117,28 @@ def _send(node: rclpy.node.Node, args: argparse.Namespace) -> int:
         print(f"nobody subscribes to {args.node}/prompt: is the node running and active?")
         return 1
     prompt = build_prompt(args)
-    if not args.no_wait:
-        # A result before sending proves the result subscription is matched (otherwise the
-        # first frame after the prompt, the only one reporting a new object as new, can be
-        # missed) and tells which ids existed before this prompt.
-        _wait(node, lambda: bool(results), args.timeout)
-    known = {o.id for r in results for o in r.objects}
-    sent_at = len(results)
-    publisher.publish(prompt)
     if args.no_wait:
+        publisher.publish(prompt)
         # Exiting at once could drop the prompt before the node has it.
         publisher.wait_for_all_acked(Duration(seconds=args.timeout))
         return 0
-    # No blocking wait for the acknowledgement here: it can take a heartbeat period (seconds),
-    # during which the results queue would overflow and the object's first frame be lost.
+    # A result before sending proves the result subscription is matched (otherwise the first
+    # frame after the prompt, the only one reporting a new object as new, can be missed) and
+    # tells which ids existed before this prompt.
+    _wait(node, lambda: bool(results), args.timeout)
+    known = {o.id for r in results for o in r.objects}
+    sent_at = len(results)
+    # No blocking wait for the acknowledgement: it can take a heartbeat period (seconds), during
+    # which the results queue would overflow and the object's first frame be lost.
+    publisher.publish(prompt)
 
     def reported() -> list[ObjectSegmentation]:
-        """This prompt's object in a result received after sending: by id, or a new user id."""
+        """This prompt's object in a result received after sending: by id, or a new user id
+        (a refused new object has id 0, which an earlier refusal may have shown already)."""
         return [o for r in results[sent_at:] for o in r.objects
                 if (prompt.object_id and o.id == prompt.object_id)
                 or (not prompt.object_id and o.source == ObjectSegmentation.SOURCE_USER
-                    and o.id not in known)]
+                    and (o.id not in known or o.state == ObjectSegmentation.STATE_REJECTED))]
 
     if not _wait(node, lambda: bool(reported()), args.timeout):
         print("sent; no result within the timeout (are images arriving?)")
