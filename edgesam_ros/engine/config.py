@@ -45,8 +45,8 @@ class EngineConfig:
     inter_op_threads: int = 0
     #: Let onnxruntime's worker threads busy-wait for the next run. Off by default: between two
     #: runs the spinning threads hold the cores that the Python post-processing, the tracker and
-    #: the node's callbacks need (measured on 2 cores: mask upsampling 25x and offline bag
-    #: segmentation 1.9x slower with spinning). Turn it on only for back-to-back inference alone.
+    #: the node's callbacks need (`edgesam-ros bench spinning` on 2 cores: whole frames 2.6x and
+    #: mask upsampling 6x slower with spinning). Turn it on only for inference alone on a machine.
     allow_spinning: bool = False
     #: Run one encode and one decode at load so the first camera frame is not slow.
     warmup: bool = True
