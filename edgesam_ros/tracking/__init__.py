@@ -5,7 +5,7 @@
 ROS-free and torch-free.
 """
 
-from edgesam_ros.tracking.config import ABLATIONS, TrackerConfig
+from edgesam_ros.tracking.config import ABLATIONS, SAM_LIKE, TrackerConfig
 from edgesam_ros.tracking.objects import (
     FrameResult,
     RejectedPrompt,
@@ -18,6 +18,7 @@ from edgesam_ros.tracking.tracker import Tracker
 
 __all__ = [
     "ABLATIONS",
+    "SAM_LIKE",
     "FrameResult",
     "RejectedPrompt",
     "Source",

@@ -19,6 +19,7 @@ Metrics and their conventions are in `metrics`.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -187,6 +188,25 @@ def load_sequences(preset: str, count: int | None = None, seed: int = 0) -> list
     return [generate_sequence(s, suite.config) for s in range(seed, seed + count)]
 
 
+def config_override(text: str) -> tuple[str, object]:
+    """`NAME=VALUE` -> (field, value typed like the field's default) of a `TrackerConfig`."""
+    name, sep, value = text.partition("=")
+    defaults = {f.name: f.default for f in dataclasses.fields(TrackerConfig)}
+    if not sep or name not in defaults:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected NAME=VALUE with NAME one of {', '.join(defaults)}"
+        )
+    kind = type(defaults[name])
+    if kind is bool:
+        if value.lower() not in ("true", "false"):
+            raise argparse.ArgumentTypeError(f"{name} takes true or false, got {value!r}")
+        return name, value.lower() == "true"
+    try:
+        return name, kind(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{name} takes {kind.__name__}, got {value!r}") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="edgesam-ros eval-tracking",
@@ -218,7 +238,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=PROMPT_AREA,
         help=f"visible pixels an object needs to be prompted (default: {PROMPT_AREA})",
     )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        metavar="NAME=VALUE",
+        type=config_override,
+        action="append",
+        default=[],
+        help="tracker setting for every engine (repeatable), e.g. --set box_margin=0.15 "
+        "--set use_points=true for SAM-like segmenters",
+    )
     args = parser.parse_args(argv)
+    base = TrackerConfig(**dict(args.overrides))
 
     engines: dict[str, Engine] = {"oracle": OracleEngine()}
     if not args.oracle:
@@ -231,8 +262,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"model: {model.info.family} ({model.info.decoder_provider})")
     ablations = list(ABLATIONS) if args.ablation == "all" else [list(ABLATIONS)[-1]]
     sequences = load_sequences(args.preset, args.sequences, args.seed)
-    rows = evaluate_sequences(engines, sequences, ablations, prompt_area=args.prompt_area)
-    print(f"{len(sequences)} sequences, preset {args.preset}\n")
+    rows = evaluate_sequences(engines, sequences, ablations, base, args.prompt_area)
+    settings = "".join(f", {name}={value}" for name, value in args.overrides)
+    print(f"{len(sequences)} sequences, preset {args.preset}{settings}\n")
     print(format_table(rows))
     if len(engines) > 1:
         print()

@@ -147,6 +147,8 @@ class Track:
     left_view: bool = False  # it was lost at the image border (it left the field of view)
     refine: UserPrompt | None = None  # pending user refinement for the next frame
     predicted: np.ndarray | None = None  # this frame's predicted box (float x1, y1, x2, y2)
+    #: The box the last accepted mask was propagated with (None: found by a search, or a user's)
+    prompt_box: np.ndarray | None = None
 
     def last_box(self) -> np.ndarray:
         """Best current guess of the box: this frame's prediction, else the first prompt's box,

@@ -34,12 +34,27 @@ def box_is_empty(box: np.ndarray) -> bool:
     return bool(box[2] - box[0] < 1 or box[3] - box[1] < 1)
 
 
-def expand_box(box: np.ndarray, fraction: float, min_px: float) -> np.ndarray:
-    """Grow a box on every side by `fraction` of its width/height, at least `min_px`."""
+def expand_box(box: np.ndarray, fraction: float | np.ndarray, min_px: float) -> np.ndarray:
+    """Grow a box on every side by `fraction` of its width/height, at least `min_px`;
+    `fraction` is one number or one per side (left, top, right, bottom)."""
     x1, y1, x2, y2 = box
-    dx = max((x2 - x1) * fraction, min_px)
-    dy = max((y2 - y1) * fraction, min_px)
-    return np.array([x1 - dx, y1 - dy, x2 + dx, y2 + dy], np.float32)
+    size = np.array([x2 - x1, y2 - y1, x2 - x1, y2 - y1], np.float64)
+    grow = np.maximum(size * np.broadcast_to(fraction, 4), min_px)
+    return np.array([x1 - grow[0], y1 - grow[1], x2 + grow[2], y2 + grow[3]], np.float32)
+
+
+def side_margins(track: Track, config: TrackerConfig) -> np.ndarray:
+    """Margin per side (left, top, right, bottom) of a followed object's next prompt box.
+
+    `box_margin` everywhere, except where the last mask reached the box it was prompted with:
+    the segmenter stopped at the box there, so the object probably goes on (it grows, turns, or
+    comes out from behind something), and that side gets `edge_margin`.
+    """
+    margins = np.full(4, config.box_margin)
+    if track.prompt_box is not None:
+        reached = np.abs(np.asarray(track.mask.box, np.float64) - track.prompt_box) <= 1.0
+        margins[reached] = max(config.edge_margin, config.box_margin)
+    return margins
 
 
 def scale_box(box: np.ndarray, factor: float) -> np.ndarray:
@@ -149,7 +164,9 @@ def propagated_prompt(
         points, labels, box = merge_refinement(first.points, first.labels, first.box, track.refine)
         return Prompt(points=points, labels=labels, box=box, mask_input=None)
     box = clip_box(
-        expand_box(prompt_base(track, config), config.box_margin, config.min_box_margin_px), size
+        expand_box(prompt_base(track, config), side_margins(track, config),
+                   config.min_box_margin_px),
+        size,
     )
     if box_is_empty(box):
         return None

@@ -362,6 +362,7 @@ class Tracker:
         config = self.config
         candidates: dict[int, Candidate] = {}
         sources: dict[int, Source] = {}
+        prompt_boxes: dict[int, np.ndarray | None] = {}
         histograms: dict[int, np.ndarray | None] = {}
         searched: set[int] = set()
         new_results: list[MaskResult] = []
@@ -395,6 +396,7 @@ class Tracker:
             misses.pop(track.id, None)
             candidates[track.id] = Candidate(track.id, result, job.kind == "user", confidence)
             sources[track.id] = job.source
+            prompt_boxes[track.id] = job.prompt.box if job.kind == "track" else None
             histograms[track.id] = histogram
         self._drop_followed(candidates, searched)
 
@@ -406,6 +408,7 @@ class Tracker:
             if track.id in kept and track.id not in occluded:
                 found = track.id in searched  # a jump the motion model must not smooth towards
                 self._accept(track, kept[track.id], image, histograms[track.id], found)
+                track.prompt_box = prompt_boxes[track.id]
                 views.append(self._view(track, track.mask, sources[track.id], ""))
             else:
                 reason = misses.get(track.id, "")

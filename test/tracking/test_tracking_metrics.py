@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from discs import Disc, gt_box, render
 
+from edgesam_ros.tracking import TrackerConfig, evaluate
 from edgesam_ros.tracking.evaluate import evaluate_sequences, format_table, main
 from edgesam_ros.tracking.metrics import (
     Episode,
@@ -142,3 +143,19 @@ def test_eval_tracking_command_runs_with_the_oracle_alone(capsys):
     assert main(["--oracle", "--preset", "tiny", "--sequences", "1", "--ablation", "full"]) == 0
     out = capsys.readouterr().out
     assert "| oracle | +appearance |" in out and "model" not in out
+
+
+def test_eval_tracking_settings_reach_the_tracker_and_typos_are_refused(capsys, monkeypatch):
+    seen = []
+    real = evaluate.evaluate_sequences
+    monkeypatch.setattr(
+        evaluate, "evaluate_sequences", lambda *a, **k: seen.append(a[3]) or real(*a, **k)
+    )
+    argv = ["--oracle", "--preset", "tiny", "--sequences", "1", "--ablation", "full"]
+    assert main([*argv, "--set", "box_margin=0.15", "--set", "use_points=true"]) == 0
+    assert seen[0] == TrackerConfig(box_margin=0.15, use_points=True)
+    assert "box_margin=0.15, use_points=True" in capsys.readouterr().out
+    for bad in ("box_margn=0.1", "use_points=yes", "lost_after=2.5", "box_margin"):
+        with pytest.raises(SystemExit):
+            main([*argv, "--set", bad])
+        assert "--set" in capsys.readouterr().err

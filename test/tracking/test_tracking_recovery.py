@@ -6,19 +6,20 @@ import numpy as np
 from discs import Disc, gt_box, iou, render
 
 from edgesam_ros.engine.types import Proposals
-from edgesam_ros.tracking import State, Tracker, TrackerConfig, UserPrompt
+from edgesam_ros.tracking import SAM_LIKE, State, Tracker, TrackerConfig, UserPrompt
 from edgesam_ros.tracking.gating import appearance_histogram, appearance_similarity
 from edgesam_ros.tracking.objects import Track
 from edgesam_ros.tracking.oracle import OracleEngine, mask_result
-from edgesam_ros.tracking.prompts import reacquire_prompts
+from edgesam_ros.tracking.prompts import expand_box, reacquire_prompts, side_margins
 
 RED, BLUE, GREY = (200, 50, 40), (50, 60, 230), (128, 128, 128)
 
 
 def follow(frames, config=None, engine=None, start=(1,)):
-    """Track the discs of `frames` (one list of discs per frame), prompting `start` on frame 0."""
+    """Track the discs of `frames` (one list of discs per frame), prompting `start` on frame 0;
+    the oracle stops its masks at the prompt box, so by default with SAM-like prompts."""
     engine = engine or OracleEngine(proposals=False)
-    tracker = Tracker(config or TrackerConfig())
+    tracker = Tracker(config or TrackerConfig(**SAM_LIKE))
     ids, _ = render(frames[0], 0)
     object_ids = {i: tracker.add(UserPrompt(box=gt_box(ids, i))) for i in start}
     history = []
@@ -63,7 +64,7 @@ def test_partial_view_is_kept_while_sliding_behind_an_occluder():
     assert partial, "the sequence must contain strongly occluded frames"
     assert all(iou(obj.mask, ids, 1) > 0.9 for ids, obj in partial)
     # Without appearance there is no telling a sliver of the object from a stray blob: a miss.
-    _, blind = follow(frames, TrackerConfig(use_appearance=False))
+    _, blind = follow(frames, TrackerConfig(**SAM_LIKE, use_appearance=False))
     assert any(objects[object_ids[1]].mask is None for _, objects, _ in blind)
 
 
@@ -132,3 +133,17 @@ def test_search_skips_proposals_of_followed_objects():
     assert len(boxes) == 2 and np.array_equal(boxes[1], own[0])
     unaware = reacquire_prompts(track, proposals, np.zeros((0, 4)), config, (480, 640))
     assert not any(np.array_equal(p.box, own[0]) for p in unaware)
+
+
+
+def test_only_the_sides_a_mask_reached_get_the_edge_margin():
+    config = TrackerConfig(box_margin=0.03, edge_margin=0.15)
+    mask = np.zeros((240, 320), bool)
+    mask[100:140, 100:160] = True  # reaches x2 = 160 of its prompt box, stops short elsewhere
+    track = Track(id=1, label="", track=True, first_prompt=UserPrompt(box=gt_box(mask, True)),
+                  born=0, mask=mask_result(mask))
+    assert np.allclose(side_margins(track, config), 0.03)  # no prompt box: found or user's
+    track.prompt_box = np.array([90.0, 90.0, 160.0, 150.0])
+    assert np.allclose(side_margins(track, config), [0.03, 0.03, 0.15, 0.03])
+    box = expand_box(np.array([100.0, 100.0, 160.0, 140.0]), side_margins(track, config), 0.0)
+    assert np.allclose(box, [98.2, 98.8, 169.0, 141.2])

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from discs import Disc, gt_box, iou, render
 
-from edgesam_ros.tracking import State, Tracker, TrackerConfig, UserPrompt
+from edgesam_ros.tracking import SAM_LIKE, State, Tracker, TrackerConfig, UserPrompt
 from edgesam_ros.tracking.config import ABLATIONS
 from edgesam_ros.tracking.gating import Candidate, DepthOrder, resolve_overlaps
 from edgesam_ros.tracking.oracle import OracleEngine, mask_result
@@ -180,7 +180,7 @@ def test_one_decode_call_per_frame_and_mask_input_only_when_supported():
     discs = [Disc(i, (50 + 60 * i, 120), (1, 1), 15, 1.0, RED) for i in range(1, 5)]
     for has_mask_input in (True, False):
         engine = OracleEngine(proposals=False, has_mask_input=has_mask_input)
-        run(discs, 4, engine=engine)
+        run(discs, 4, TrackerConfig(**SAM_LIKE), engine)
         assert engine.decode_calls == 4
         assert len(engine.prompts) == 4
         assert all((p.mask_input is not None) == has_mask_input for p in engine.prompts)
@@ -206,6 +206,9 @@ def test_first_frame_ablation_resends_the_user_prompt():
     config = TrackerConfig().ablation("first-frame")
     assert not config.propagate and not config.reacquire
     assert TrackerConfig().ablation(list(ABLATIONS)[-1]) == TrackerConfig()  # the ladder's top
+    # A feature the config switched off stays off on every rung (the bundled model's points).
+    assert not TrackerConfig(use_points=False).ablation("+points").use_points
+    assert TrackerConfig(use_points=True).ablation("+points").use_points
     engine = OracleEngine(proposals=False)
     run([Disc(1, (60, 120), (5, 0), 15, 1.0, RED)], 3, config, engine)
     assert engine.prompts[0].points.shape == (0, 2)
