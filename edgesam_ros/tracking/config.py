@@ -48,7 +48,7 @@ class TrackerConfig:
     #: Add a positive point at the previous mask's core and negatives at neighbours' cores.
     #: Off by default: the bundled model segments worse from a box plus points than from the box
     #: alone, and frame after frame the worse masks compound (`eval-tracking`, benchmark seeds
-    #: 0-7 / 100-107, margin 0.03: J&F 0.499 / 0.527 without points, 0.415 / 0.439 with).
+    #: 0-7 / 100-107, margin 0.05: J&F 0.488 / 0.479 without points, 0.415 / 0.439 with).
     #: SAM-like segmenters gain from the point, which picks the object inside a loose box
     #: (ground-truth oracle: 0.878 with points and a 0.15 margin); see docs/tracking.md.
     use_points: bool = False

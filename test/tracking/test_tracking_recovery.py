@@ -147,3 +147,14 @@ def test_only_the_sides_a_mask_reached_get_the_edge_margin():
     assert np.allclose(side_margins(track, config), [0.03, 0.03, 0.15, 0.03])
     box = expand_box(np.array([100.0, 100.0, 160.0, 140.0]), side_margins(track, config), 0.0)
     assert np.allclose(box, [98.2, 98.8, 169.0, 141.2])
+
+
+def test_an_unsettled_box_grows_only_with_a_point_that_says_which_object_it_means():
+    # Born half hidden by the pillar. Until its velocity is known, a prompt with points grows
+    # the disc's box to three box sizes (the core point picks the disc); without points the
+    # box stays at the prediction, since the pillar fills a grown box better than the disc.
+    frames = [[at(125 - 2 * t, 120), PILLAR] for t in range(8)]
+    for config in (TrackerConfig(), TrackerConfig(**SAM_LIKE)):
+        object_ids, history = follow(frames, config)
+        assert all(objects[object_ids[1]].status == "" for _, objects, _ in history), config
+        assert all(iou(objects[object_ids[1]].mask, ids, 1) > 0.95 for ids, objects, _ in history)
