@@ -140,6 +140,7 @@ class Track:
     core: np.ndarray | None = None  # (x, y) of the last mask's distance-transform maximum
     core_box: np.ndarray | None = None  # the box the core was measured in (to move it along)
     histogram: np.ndarray | None = None  # appearance of the last good masks
+    first_histogram: np.ndarray | None = None  # appearance of its first (or corrected) mask
     extent: np.ndarray | None = None  # reference (w, h): slowly decaying maximum of mask boxes
     reference_area: float = 0.0  # slowly decaying maximum of mask areas
     misses: int = 0  # consecutive frames without an accepted mask

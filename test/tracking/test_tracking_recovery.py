@@ -158,3 +158,22 @@ def test_an_unsettled_box_grows_only_with_a_point_that_says_which_object_it_mean
         object_ids, history = follow(frames, config)
         assert all(objects[object_ids[1]].status == "" for _, objects, _ in history), config
         assert all(iou(objects[object_ids[1]].mask, ids, 1) > 0.95 for ids, objects, _ in history)
+
+
+def test_first_mask_colours_still_vouch_for_an_object_after_its_histogram_drifted():
+    config = TrackerConfig()
+    mask = np.zeros((60, 60), bool)
+    mask[10:50, 10:50] = True
+    result = mask_result(mask)
+    red, blue = np.zeros((60, 60, 3), np.uint8), np.zeros((60, 60, 3), np.uint8)
+    red[...] = RED
+    blue[...] = BLUE
+    track = Track(id=1, label="", track=True, first_prompt=UserPrompt(box=gt_box(mask, True)),
+                  born=0, mask=result)
+    # Leaky masks took in the (blue) background until the running histogram looked blue.
+    track.histogram = appearance_histogram(blue, result, config)
+    track.first_histogram = appearance_histogram(red, result, config)
+    tracker = Tracker(config)
+    assert tracker._appearance(track, result, red)[0] == ""
+    problem, similarity, _ = tracker._appearance(track, result, np.full_like(red, GREY))
+    assert problem.startswith("appearance") and similarity == 0.0
