@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import rclpy
 from rclpy.context import Context
-from rclpy.executors import MultiThreadedExecutor
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -87,7 +87,11 @@ def run_live(
     """
     context = Context()
     rclpy.init(args=[], context=context)
-    executor = MultiThreadedExecutor(num_threads=2, context=context)
+    # One executor thread, as the node's own `main` runs it. With two, while one thread is in a
+    # callback the other finds the default (mutually exclusive) group's ready work it may not
+    # take and loops on the wait set, holding the GIL: every numpy/cv2 call in the worker then
+    # waits a switch interval to get it back (encode 17 ms -> up to 650 ms, frames dropped).
+    executor = SingleThreadedExecutor(context=context)
     encoder, decoder = (str(p) for p in model) if model else ("", "")
     node = SegmentNode(
         context=context,
