@@ -4,7 +4,8 @@
 
 For 640x480 and 1280x720 with 1 and 10 objects it measures, in one process over real DDS:
 * core: `Tracker.step` on the engine (encode + decode + tracking) for the same frames;
-* latency: image published -> SegmentationArray received, one frame at a time;
+* latency: image published -> SegmentationArray received, one frame at a time, alternating
+  frame by frame with a core step, so both see the same machine (medians);
 * flood: the camera publishing twice as fast as the node can go; throughput, dropped frames, and
   the latency of the last third of the frames against the first third (no growth: frames are
   dropped, not queued).
@@ -91,31 +92,33 @@ class Rig:
         self.client.destroy_node()
 
 
-def core_ms(engine: SamEngine, image: np.ndarray, boxes: np.ndarray, frames: int) -> float:
-    """Median ms of Tracker.step (encode + decode + tracking) for `boxes` objects."""
+def core_tracker(boxes: np.ndarray) -> Tracker:
+    """A tracker holding the same objects as the node (its `step` is the core's work)."""
     tracker = Tracker()
     for box in boxes:
         tracker.add(UserPrompt(box=box))
-    times = []
-    for _ in range(frames):
-        start = time.perf_counter()
-        tracker.step(engine, image)
-        times.append((time.perf_counter() - start) * 1e3)
-    return float(np.median(times[1:] or times))
+    return tracker
 
 
-def node_case(rig: Rig, image: np.ndarray, boxes: np.ndarray, frames: int, stamp: int) -> dict:
-    """Serial latency, then a flood at twice the node's rate."""
+def node_case(
+    rig: Rig, engine: SamEngine, image: np.ndarray, boxes: np.ndarray, frames: int, stamp: int
+) -> dict:
+    """Serial latency interleaved frame by frame with the core's own step on the same image (so
+    machine noise hits both alike and the ratio holds), then a flood at twice the node's rate."""
     rig.prompts.publish(ObjectPromptArray(prompts=[
         ObjectPrompt(action=ObjectPrompt.ACTION_ADD, has_box=True, box=b, track=True)
         for b in boxes]))
     message = convert.array_to_image(image, "rgb8")
-    latencies = []
+    tracker = core_tracker(boxes)
+    latencies, cores = [], []
     for i in range(frames + 1):
         sent = rig.publish(message, stamp + i)
         got = rig.wait(stamp + i)
+        start = time.perf_counter()
+        tracker.step(engine, image)
         if got is not None and i:  # frame 0 applies the prompts
             latencies.append((got - sent) * 1e3)
+            cores.append((time.perf_counter() - start) * 1e3)
     latency = float(np.median(latencies))
     period = latency / 2e3
     first = stamp + frames + 1
@@ -133,6 +136,7 @@ def node_case(rig: Rig, image: np.ndarray, boxes: np.ndarray, frames: int, stamp
     late = np.median([d for _, d in done[-third:]]) * 1e3
     rig.node._session.submit(ClearRequest())
     return {
+        "core": float(np.median(cores)),
         "latency": latency,
         "p95": float(np.percentile(latencies, 95)),
         "throughput": len(done) / elapsed,
@@ -145,7 +149,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="edgesam-ros bench node", description=__doc__)
     parser.add_argument("--encoder", default="", help="encoder ONNX (default: bundled)")
     parser.add_argument("--decoder", default="", help="decoder ONNX (default: bundled)")
-    parser.add_argument("--frames", type=int, default=20, help="frames per measurement")
+    parser.add_argument("--frames", type=int, default=30, help="frames per measurement")
     parser.add_argument("--threads", type=int, default=0, help="onnxruntime intra-op threads")
     parser.add_argument("--providers", default="cpu", help="comma-separated providers")
     return parser.parse_args(list(argv))
@@ -172,10 +176,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             image = generate_scene(0, SceneConfig(height=size[0], width=size[1])).image
             for count in OBJECT_COUNTS:
                 boxes = object_boxes(size, count)
-                core = core_ms(engine, image, boxes, args.frames)
-                node = node_case(rig, image, boxes, args.frames, stamp)
+                node = node_case(rig, engine, image, boxes, args.frames, stamp)
                 stamp += args.frames * 10
-                rows.append((size, count, core, node))
+                rows.append((size, count, node))
     finally:
         rig.close()
         rclpy.shutdown()
@@ -183,7 +186,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("| image | objects | core ms | node latency ms (p95) | overhead | flood Hz | "
           "dropped | latency last/first third |")
     print("|---|---|---|---|---|---|---|---|")
-    for (h, w), count, core, node in rows:
+    for (h, w), count, node in rows:
+        core = node["core"]
         print(f"| {w}x{h} | {count} | {core:.1f} | {node['latency']:.1f} ({node['p95']:.1f}) | "
               f"{(node['latency'] / core - 1) * 100:+.0f} % | {node['throughput']:.1f} | "
               f"{node['dropped']} | {node['growth']:.2f} |")
