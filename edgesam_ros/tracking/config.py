@@ -32,8 +32,9 @@ ABLATIONS: dict[str, dict[str, bool]] = {
     )
 }
 
-#: Prompt settings for segmenters whose masks stay on the object inside a loose box (SAM,
-#: official EdgeSAM, the ground-truth oracle), against the defaults, which suit the bundled model:
+#: Prompt settings for segmenters whose masks stay on the object inside a loose box (expected of
+#: SAM and official EdgeSAM, measured with the ground-truth oracle), against the defaults, which
+#: suit the bundled model:
 #: `TrackerConfig(**SAM_LIKE)`; `edgesam-ros eval-tracking --set` takes the same names.
 SAM_LIKE: dict[str, object] = {"box_margin": 0.15, "use_points": True}
 
@@ -42,7 +43,7 @@ SAM_LIKE: dict[str, object] = {"box_margin": 0.15, "use_points": True}
 class TrackerConfig:
     """Tracker parameters. Lengths are pixels, ratios are unitless, durations are frames."""
 
-    # --- feature switches (the ablation ladder; all on by default) ---
+    # --- feature switches (the ablation ladder; all on by default except use_points) ---
     #: Build each frame's prompt from the previous mask. Off: re-send the first user prompt forever.
     propagate: bool = True
     #: Add a positive point at the previous mask's core and negatives at neighbours' cores.
@@ -67,9 +68,9 @@ class TrackerConfig:
     #: Previous box grown by this fraction of its size on each side: room for motion and growth
     #: without inviting neighbours. SAM-PT/NanoSAM use 10-20 %, which suits SAM, whose masks stay
     #: on the object inside a loose box; the bundled model was trained on tight boxes and leaks
-    #: into a loose one, the leak growing the next box (model J&F on the benchmark, no points:
-    #: 0.345 at 0.15, 0.488 at 0.05, 0.499 at 0.03; the oracle, whose masks stop at the box,
-    #: needs some room: 0.684 at 0.0, 0.808 at 0.03, 0.833 at 0.15).
+    #: into a loose one, the leak growing the next box (model J&F on the benchmark, no points,
+    #: before `edge_margin`: 0.345 at 0.15, 0.488 at 0.05, 0.499 at 0.03; the oracle, whose masks
+    #: stop at the box, needs some room: 0.684 at 0.0, 0.808 at 0.03, 0.833 at 0.15).
     box_margin: float = 0.03
     #: ...but at least this many pixels, so small objects still get slack.
     min_box_margin_px: float = 4.0
@@ -196,8 +197,9 @@ class TrackerConfig:
     max_objects: int = 20
 
     def ablation(self, name: str) -> TrackerConfig:
-        """This config with the features of ablation `name` (see `ABLATIONS`) switched off; a
-        feature this config already has off stays off, so the ladder's top is the config."""
+        """This config on rung `name` of the ladder (see `ABLATIONS`): the features above the
+        rung switched off; a feature this config already has off stays off, so the ladder's top
+        is the config itself."""
         if name not in ABLATIONS:
             raise ValueError(f"unknown ablation {name!r}; choose from {', '.join(ABLATIONS)}")
         flags = {f: on and getattr(self, f) for f, on in ABLATIONS[name].items()}
