@@ -39,7 +39,6 @@ IMAGE_CLASSES = {IMAGE: Image, COMPRESSED: CompressedImage}
 UNLABELLED = "object"
 #: Images (and results) waiting for their partner; beyond this the oldest is given up.
 MAX_PENDING = 64
-UNPAIRED = f"no image with the result's stamp within {MAX_PENDING} frames"
 KEPT_STATES = (ObjectSegmentation.STATE_NEW, ObjectSegmentation.STATE_TRACKED)
 STATE_NAMES = {
     ObjectSegmentation.STATE_NEW: "new",
@@ -203,7 +202,9 @@ def frames(
         if frame is not None:
             yield frame
     if wanted:
-        counts.frames_dropped[UNPAIRED] += len(wanted)
+        reason = (f"result without its image (missing, or more than {MAX_PENDING} frames "
+                  "apart in the bag)")
+        counts.frames_dropped[reason] += len(wanted)
 
 
 def _pair(
