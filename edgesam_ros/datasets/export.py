@@ -51,6 +51,15 @@ class ExportSummary:
     unchanged: int = 0  # frames skipped by --min-change
     counts: reader.ReadCounts = field(default_factory=reader.ReadCounts)
 
+    def annotation_line(self) -> str:
+        """"annotations: N (class n, ...)", or why there are none."""
+        total = sum(self.annotations.values())
+        if not total:
+            return ("annotations: 0 (no result holds an object in state new or tracked: "
+                    "nothing was prompted, or every object was lost)")
+        per_class = ", ".join(f"{name} {self.annotations[name]}" for name in self.classes)
+        return f"annotations: {total} ({per_class})"
+
     def lines(self) -> list[str]:
         """The summary printed at the end of a run."""
         per_split = ", ".join(f"{split} {n}" for split, n in sorted(self.written.items()))
@@ -59,13 +68,7 @@ class ExportSummary:
             f"{self.candidates} frames chosen, {sum(self.written.values())} written "
             f"({per_split or 'none'}) -> {self.out} ({self.format})",
         ]
-        total = sum(self.annotations.values())
-        if total:
-            per_class = ", ".join(f"{name} {self.annotations[name]}" for name in self.classes)
-            lines.append(f"annotations: {total} ({per_class})")
-        else:
-            lines.append("annotations: 0 (no result holds an object in state new or tracked: "
-                         "nothing was prompted, or every object was lost)")
+        lines.append(self.annotation_line())
         left = [f"{n} {reason}" for reason, n in sorted(self.counts.left_out.items())]
         if left:
             lines.append(f"objects left out: {', '.join(left)}")
