@@ -174,31 +174,22 @@ def frames(
 ) -> Iterator[Frame]:
     """Pass 2: the frames whose stamps are `wanted`, in log order, images paired with results."""
     image_ids, wanted = {c.id for c in images}, set(wanted)
-    waiting_images: OrderedDict[int, Image | CompressedImage] = OrderedDict()
-    waiting_results: OrderedDict[int, SegmentationArray] = OrderedDict()
+    waiting: dict[bool, OrderedDict[int, object]] = {True: OrderedDict(), False: OrderedDict()}
     for connection, _, data in read_messages(reader, images + results):
-        if connection.id in image_ids:
-            msg = deserialize_message(bytes(data), IMAGE_CLASSES[connection.msgtype])
-            stamp = stamp_ns(msg.header)
-            if stamp not in wanted:
-                continue
-            result = waiting_results.pop(stamp, None)
-            if result is None:
-                waiting_images.setdefault(stamp, msg)
-                _bound(waiting_images)
-                continue
-        else:
-            result = deserialize_message(bytes(data), SegmentationArray)
-            stamp = stamp_ns(result.header)
-            if stamp not in wanted:
-                continue
-            msg = waiting_images.pop(stamp, None)
-            if msg is None:
-                waiting_results.setdefault(stamp, result)
-                _bound(waiting_results)
-                continue
+        is_image = connection.id in image_ids
+        msg_class = IMAGE_CLASSES[connection.msgtype] if is_image else SegmentationArray
+        msg = deserialize_message(bytes(data), msg_class)
+        stamp = stamp_ns(msg.header)
+        if stamp not in wanted:
+            continue
+        partner = waiting[not is_image].pop(stamp, None)
+        if partner is None:  # wait for it (images and results may come in either order)
+            waiting[is_image].setdefault(stamp, msg)
+            _bound(waiting[is_image])
+            continue
         wanted.discard(stamp)  # a second image or result with this stamp is not another frame
-        frame = _pair(msg, result, counts)
+        image, result = (msg, partner) if is_image else (partner, msg)
+        frame = _pair(image, result, counts)
         if frame is not None:
             yield frame
     if wanted:

@@ -14,13 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-from edgesam_ros.bags.images import IMAGE, header, image_message
+from edgesam_ros.bags.images import COMPRESSED, IMAGE, compressed_message, header, image_message
 from edgesam_ros.bags.storage import RELIABLE_QOS, SENSOR_QOS, BagWriter
 from edgesam_ros.bags.typestore import message_class
 
 WIDTH, HEIGHT, FRAMES = 96, 72, 12
 START_NS, PERIOD_NS = 1_700_000_000 * 10**9, 100_000_000
 IMAGE_TOPIC, SEGMENTATION_TOPIC = "/camera/image_raw", "/edgesam/segmentation"
+COMPRESSED_TOPIC = "/camera/image_raw/compressed"
 SEGMENTATION = "edgesam_ros/msg/SegmentationArray"
 NEW, TRACKED, LOST, REMOVED, REJECTED = range(5)
 COLORS = {1: (200, 30, 30), 2: (30, 200, 30), 3: (30, 30, 200)}
@@ -119,17 +120,23 @@ class BagSpec:
     objects: bool = True  # False: every result is empty
     result_delay_ns: int = 0  # results logged this long after their image (a live recording)
     dropped: frozenset[int] = field(default_factory=frozenset)  # frames without a result
+    compressed: bool = False  # also the frames as png CompressedImage on COMPRESSED_TOPIC
 
 
 def write_bag(path: Path, spec: BagSpec = BagSpec()) -> Path:
     with BagWriter(path, "sqlite3") as writer:
         writer.add_topic(IMAGE_TOPIC, IMAGE, SENSOR_QOS)
+        if spec.compressed:
+            writer.add_topic(COMPRESSED_TOPIC, COMPRESSED, SENSOR_QOS)
         if spec.results:
             writer.add_topic(SEGMENTATION_TOPIC, SEGMENTATION, RELIABLE_QOS)
         for t in range(FRAMES):
             frame = scene(t)
             writer.write(IMAGE_TOPIC, stamp(t),
                          image_message(frame.rgb, "rgb8", header(stamp(t), "camera")))
+            if spec.compressed:
+                writer.write(COMPRESSED_TOPIC, stamp(t),
+                             compressed_message(frame.rgb, "png", header(stamp(t), "camera")))
             if spec.results and t not in spec.dropped:
                 objects = frame.objects if spec.objects else []
                 writer.write(SEGMENTATION_TOPIC, stamp(t) + spec.result_delay_ns,

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 import supervision as sv
 from pycocotools.coco import COCO
-from synthetic import FRAMES, PERIOD_NS, START_NS, BagSpec, kept, write_bag
+from synthetic import (
+    COMPRESSED_TOPIC,
+    FRAMES,
+    PERIOD_NS,
+    START_NS,
+    BagSpec,
+    kept,
+    scene,
+    write_bag,
+)
 
 from edgesam_ros.datasets import cli, reader
 from edgesam_ros.datasets.coco import annotation_path
@@ -101,6 +112,22 @@ def test_results_are_matched_to_their_images_by_stamp(
         truth = {o.id: o.mask for o in kept(t)}
         for annotation in coco.loadAnns(coco.getAnnIds(imgIds=image["id"])):
             assert (coco.annToMask(annotation) == truth[annotation["track_id"]]).all()
+
+
+def test_compressed_images_give_the_same_frames(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    bag = write_bag(tmp_path / "compressed", BagSpec(compressed=True))
+    out = tmp_path / "out"
+    code, _, _ = run(capsys, bag, out, "--format", "masks", "--image-topic", COMPRESSED_TOPIC,
+                     "--val-fraction", "0", "--no-progress")
+    assert code == 0
+    written = sorted((out / "train" / "images").iterdir())
+    assert len(written) == FRAMES - 1
+    for path in written:
+        t = (int(path.stem) - START_NS) // PERIOD_NS
+        rgb = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+        np.testing.assert_array_equal(rgb, scene(t).rgb)  # png: lossless
 
 
 def test_results_too_far_from_their_images_are_counted(
