@@ -108,7 +108,8 @@ def contact_sheet(
 
 
 def export_dataset(segmented: Path, out: Path) -> ExportSummary:
-    """The demo's COCO dataset of the segmented bag (`edgesam-ros dataset --every 5`)."""
+    """The demo's COCO dataset of the segmented bag (`edgesam-ros dataset --every N`,
+    N = DATASET_EVERY)."""
     options = ExportOptions(format="coco", selection=Selection(every=DATASET_EVERY),
                             overwrite=True, progress=False)
     return export(segmented, out, options)
