@@ -19,6 +19,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "write a procedural camera bag with ground truth",
     ),
     "play": ("edgesam_ros.bags.replay:main", "replay a bag on rclpy (timing, rate, loop, remap)"),
+    "dataset": (
+        "edgesam_ros.datasets.cli:main",
+        "COCO / YOLO / mask-image training dataset from a segmented bag",
+    ),
     "demo": ("edgesam_ros.demo:main", "the demo: bag -> live node + offline path -> out/"),
     "eval": ("edgesam_ros.evaluation.cli:main", "mIoU of a model on held-out procedural scenes"),
     "eval-tracking": (

@@ -5,7 +5,8 @@
    records what the node publishes (frames the node is too slow for are dropped by design);
 3. offline path: `segment-bag` on every frame, with an overlay MP4;
 4. leaves under OUT: the input bag, the segmented bag, the MP4, a contact sheet PNG (prediction
-   above ground truth for a few frames) and `summary.md`; prints the same summary.
+   above ground truth for a few frames), a small COCO dataset exported from the segmented bag
+   (`edgesam-ros dataset`, every DATASET_EVERY-th frame) and `summary.md`; prints the summary.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from edgesam_ros.bags.offline import SegmentOptions, segment
 from edgesam_ros.bags.segment_bag import load_engine
 from edgesam_ros.bags.storage import open_bag, read_messages, topic_connections
 from edgesam_ros.bags.typestore import typestore
+from edgesam_ros.datasets.export import ExportOptions, ExportSummary, export
+from edgesam_ros.datasets.selection import Selection
 from edgesam_ros.engine.bundled import bundled_model_paths
 from edgesam_ros.engine.errors import ModelError
 from edgesam_ros.ros.messages import stamp_ns
@@ -36,6 +39,7 @@ from edgesam_ros.visualization import draw_instances
 
 SHEET_FRAMES = 6
 SHEET_TILE = (320, 240)  # width, height of one tile
+DATASET_EVERY = 5  # the demo's COCO export takes every 5th frame with objects (kept small)
 
 
 def _model(encoder: Path | None, decoder: Path | None) -> tuple[Path, Path]:
@@ -103,6 +107,14 @@ def contact_sheet(
     cv2.imwrite(str(path), cv2.cvtColor(np.hstack(columns), cv2.COLOR_RGB2BGR))
 
 
+def export_dataset(segmented: Path, out: Path) -> ExportSummary:
+    """The demo's COCO dataset of the segmented bag (`edgesam-ros dataset --every N`,
+    N = DATASET_EVERY)."""
+    options = ExportOptions(format="coco", selection=Selection(every=DATASET_EVERY),
+                            overwrite=True, progress=False)
+    return export(segmented, out, options)
+
+
 def _line(name: str, frames: str, fps: float, result: Score) -> str:
     return f"| {name} | {frames} | {fps:.1f} | {result.jf:.3f} | {result.j:.3f} | {result.f:.3f} |"
 
@@ -126,6 +138,7 @@ def run_demo(out: Path, model: tuple[Path, Path], rate: float, seed: int) -> str
     offline = segment(engine, source, out / "demo_segmented", options)
     offline_score = score(truth, offline.id_images)
     contact_sheet(source, truth, offline.id_images, out / "demo_contact_sheet.png")
+    dataset = export_dataset(out / "demo_segmented", out / "demo_dataset")
 
     summary = "\n".join([
         f"# edgesam_ros demo ({frames} frames, {truth.id_images.shape[2]}x"
@@ -141,6 +154,9 @@ def run_demo(out: Path, model: tuple[Path, Path], rate: float, seed: int) -> str
         f"live latency (image received -> result published): {live.mean_total_ms:.0f} ms mean",
         f"outputs in {out}: demo_camera/ (input bag + ground truth), demo_segmented/ "
         "(segmented bag), demo_overlay.mp4, demo_contact_sheet.png",
+        f"COCO dataset of the segmented bag (every {DATASET_EVERY}th frame): "
+        f"{out / 'demo_dataset'}/annotations/instances_{{train,val}}.json; "
+        + dataset.annotation_line(),
         f"demo time: {time.monotonic() - began:.0f} s",
     ])
     (out / "summary.md").write_text(summary + "\n")

@@ -71,6 +71,7 @@ class SegmentOptions:
     image_topic: str = "/camera/image_raw"
     prompt_topics: tuple[str, ...] | None = None  # None: every prompt topic of the bag
     prompts: tuple[UserPrompt, ...] = ()  # command-line prompts, applied to the first frame
+    frame_prompts: tuple[tuple[int, UserPrompt], ...] = ()  # (image index, prompt), from a file
     auto: bool = False  # also start objects from proposals
     storage: str | None = None  # None: as the input
     output_ns: str = "/edgesam"
@@ -120,7 +121,8 @@ def _prompt_connections(reader: Reader, topics: tuple[str, ...] | None) -> list[
 def _settings(options: SegmentOptions, has_prompts: bool) -> Settings:
     if not (has_prompts or options.auto):
         raise BagError(
-            "nothing to segment: the bag has no prompts; give --prompt, --box or --auto"
+            "nothing to segment: the bag has no prompts; give --prompt, --box, --prompts-file "
+            "or --auto"
         )
     mode = ("both" if has_prompts else "auto") if options.auto else "prompt"
     # As the node's parameters do: the tracker starts objects from proposals in the auto modes.
@@ -184,14 +186,24 @@ def segment(
         writer.add_topic(topics["mask"], IMAGE, RELIABLE_QOS)
         writer.add_topic(topics["overlay"], IMAGE, RELIABLE_QOS)
         summary.total_frames = sum(c.msgcount for c in images)
-        frames = _Frames(session, writer, add_video, topics, options.overlay_alpha, summary)
+        frames = _Frames(session, writer, add_video, topics, options.overlay_alpha, summary,
+                         _by_frame(options.frame_prompts))
         with _ctrl_c_between_frames() as pressed:
             frames.run(reader, {c.id for c in images}, schedule, options.progress, on_frame,
                        pressed)
+        summary.rejected += [f"add for image {k}: the bag has only {summary.frames} images"
+                             for k in sorted(frames.frame_prompts) if not summary.interrupted]
         for name in (NPZ_NAME, JSON_NAME):  # ground truth travels with the frames it describes
             if (bag / name).is_file():
                 shutil.copy2(bag / name, writer.directory / name)
     return summary
+
+
+def _by_frame(prompts: tuple[tuple[int, UserPrompt], ...]) -> dict[int, list[UserPrompt]]:
+    by_frame: dict[int, list[UserPrompt]] = {}
+    for frame, prompt in prompts:
+        by_frame.setdefault(frame, []).append(prompt)
+    return by_frame
 
 
 def output_topics(options: SegmentOptions) -> dict[str, str]:
@@ -205,7 +217,7 @@ def inspect_input(
     """(image connections, prompt schedule, session settings); BagError for unusable input."""
     images = topic_connections(reader, options.image_topic, (IMAGE, COMPRESSED))
     schedule = _prompt_schedule(reader, _prompt_connections(reader, options.prompt_topics))
-    settings = _settings(options, bool(schedule or options.prompts))
+    settings = _settings(options, bool(schedule or options.prompts or options.frame_prompts))
     clashing = sorted(set(output_topics(options).values()) & {c.topic for c in reader.connections})
     if clashing:
         raise BagError(f"{reader.path} already has {clashing[0]}: choose another --output-ns")
@@ -243,6 +255,7 @@ class _Frames:
     topics: dict[str, str]
     alpha: float
     summary: SegmentSummary
+    frame_prompts: dict[int, list[UserPrompt]]  # image index -> prompts; applied ones are popped
 
     def run(
         self,
@@ -269,6 +282,8 @@ class _Frames:
                 msg = deserialize_message(bytes(data), IMAGE_CLASSES[connection.msgtype])
                 while schedule and schedule[0][0] <= messages.stamp_ns(msg.header):
                     self.session.submit(schedule.pop(0)[1])
+                for prompt in self.frame_prompts.pop(summary.frames, ()):
+                    self.session.submit(PromptRequest("add", prompt))
                 self._frame(msg, timestamp)
                 progress.update()
                 if on_frame is not None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from edgesam_ros.engine import ModelError, SamEngine
 from edgesam_ros.tracking import UserPrompt
 
+from . import prompts_file
 from .errors import EXIT_INTERRUPTED, BagError, run_cli
 from .evaluate import score, score_matched
 from .groundtruth import NPZ_NAME, GroundTruth
@@ -23,22 +24,28 @@ from .offline import SegmentOptions, SegmentSummary, check_paths, inspect_input,
 from .storage import STORAGES, open_bag
 
 
-def _numbers(text: str, count: int, what: str) -> list[float]:
+def _numbers(text: str, count: int, what: str) -> tuple[list[float], str]:
+    """The numbers of "n1,n2,...[,label=NAME]" and the label ("" without one); the label is
+    everything after "label=", commas included."""
+    text, _, label = text.partition(",label=")
     try:
         values = [float(v) for v in text.split(",")]
     except ValueError:
         values = []
     if len(values) != count:
-        raise argparse.ArgumentTypeError(f"{what} needs {count} comma-separated numbers: {text!r}")
-    return values
+        raise argparse.ArgumentTypeError(
+            f"{what} needs {count} comma-separated numbers, then optionally label=NAME: {text!r}")
+    return values, label
 
 
 def _point(text: str) -> UserPrompt:
-    return UserPrompt(points=[_numbers(text, 2, "--prompt")], labels=[1], label="point")
+    point, label = _numbers(text, 2, "--prompt")
+    return UserPrompt(points=[point], labels=[1], label=label)
 
 
 def _box(text: str) -> UserPrompt:
-    return UserPrompt(box=_numbers(text, 4, "--box"), label="box")
+    box, label = _numbers(text, 4, "--box")
+    return UserPrompt(box=box, label=label)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -50,10 +57,15 @@ def parser() -> argparse.ArgumentParser:
                    help="sensor_msgs/Image or CompressedImage topic (default /camera/image_raw)")
     p.add_argument("--prompts-topic", action="append", dest="prompt_topics",
                    help="ObjectPromptArray/ObjectPrompt topic (repeatable; default: all in IN)")
-    p.add_argument("--prompt", type=_point, action="append", default=[], metavar="X,Y",
+    p.add_argument("--prompt", type=_point, action="append", default=[],
+                   metavar="X,Y[,label=NAME]",
                    help="start an object at this pixel on the first frame (repeatable)")
-    p.add_argument("--box", type=_box, action="append", default=[], metavar="X1,Y1,X2,Y2",
+    p.add_argument("--box", type=_box, action="append", default=[],
+                   metavar="X1,Y1,X2,Y2[,label=NAME]",
                    help="start an object in this box on the first frame (repeatable)")
+    p.add_argument("--prompts-file", type=Path, metavar="FILE.yaml",
+                   help="objects to start, each with a frame, label, box and/or points "
+                        "(format: edgesam_ros/bags/prompts_file.py)")
     p.add_argument("--auto", action="store_true", help="also start objects from proposals")
     p.add_argument("--storage", choices=sorted(STORAGES), help="output storage (default: IN's)")
     p.add_argument("--output-ns", default="/edgesam", help="namespace of the output topics")
@@ -108,6 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
 
     def body() -> int:
+        if args.prompts_file is not None:
+            options.frame_prompts = tuple(prompts_file.load(args.prompts_file))
         check_paths(args.input, args.output, options)  # before the model takes seconds to load
         with open_bag(args.input) as reader:
             inspect_input(reader, options)
@@ -118,7 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"segment-bag: aborted; {args.output} was not written", file=sys.stderr)
             return EXIT_INTERRUPTED
         truth = GroundTruth.load(args.input) if (args.input / NPZ_NAME).is_file() else None
-        print_summary(summary, args.output, truth, own_ids=bool(options.prompts or options.auto))
+        own_ids = bool(options.prompts or options.frame_prompts or options.auto)
+        print_summary(summary, args.output, truth, own_ids=own_ids)
         return EXIT_INTERRUPTED if summary.interrupted else 0
 
     return run_cli("segment-bag", body)

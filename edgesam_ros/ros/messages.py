@@ -67,12 +67,13 @@ def prompt_array_requests(msg: ObjectPromptArray) -> list[PromptRequest]:
     return [prompt_request(p, stamp_ns(msg.header)) for p in msg.prompts]
 
 
-def click_request(msg: PointStamped) -> PromptRequest:
-    """A pixel click (rqt_image_view `<image>_mouse_left`) starts a tracked object there.
+def click_request(msg: PointStamped, label: str = "") -> PromptRequest:
+    """A pixel click (rqt_image_view `<image>_mouse_left`) starts a tracked object there,
+    labelled `label` (the node's `prompts.click_label`).
 
     The click's stamp is the viewer's clock, not the image's, so it applies to the next frame.
     """
-    prompt = UserPrompt(points=[[msg.point.x, msg.point.y]], labels=[1], label="click")
+    prompt = UserPrompt(points=[[msg.point.x, msg.point.y]], labels=[1], label=label)
     return PromptRequest("add", prompt)
 
 

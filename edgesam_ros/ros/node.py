@@ -264,7 +264,8 @@ class SegmentNode(LifecycleNode):
         self._submit(messages.prompt_request, msg, "prompt")
 
     def _on_click(self, msg: PointStamped) -> None:
-        self._submit(messages.click_request, msg, "click")
+        label = self._values["prompts.click_label"]
+        self._submit(lambda m: messages.click_request(m, label), msg, "click")
 
     def _on_detections(self, msg: Any) -> None:
         self._submit(messages.detection_request, msg, "detection")

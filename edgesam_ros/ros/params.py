@@ -154,6 +154,8 @@ PARAMS: tuple[Param, ...] = (
           low=0.0, dynamic=True),
     Param("prompts.click_topic", "", "PointStamped pixel clicks that start objects; empty = "
           "<image topic>_mouse_left (what rqt_image_view publishes)."),
+    Param("prompts.click_label", "", "Label (class name) of objects started by clicks; empty = "
+          "unlabelled (class \"object\" in dataset exports).", dynamic=True),
     Param("prompts.detection_match_iou", 0.5, "Detector boxes overlapping a tracked object's box "
           "by more than this IoU do not start another object.", low=0.0, high=1.0, dynamic=True),
     # --- inputs ---

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+import supervision as sv
+from pycocotools.coco import COCO
 
 pytest.importorskip("rclpy", reason="the demo runs the node")
 
 from edgesam_ros import demo
 from edgesam_ros.bags.groundtruth import GroundTruth
+from edgesam_ros.bags.offline import SegmentOptions, segment
+from edgesam_ros.datasets.coco import annotation_path
+from edgesam_ros.engine import SamEngine
 
 
 def test_contact_sheet_shows_predictions_above_ground_truth(
@@ -47,3 +53,25 @@ def test_frame_j_counts_only_the_objects_prompted_so_far_and_shown() -> None:
     gone = GroundTruth(np.zeros_like(ids), truth.stamps_ns, {"objects": objects})
     assert demo.frame_j(gone, 1, np.zeros((4, 4), np.uint16)) is None  # nothing shown
     assert demo.frame_j(gone, 1, only_one) == 0.0  # a mask where nothing is
+
+
+def test_demo_dataset_has_the_same_annotations_per_class_in_pycocotools_and_supervision(
+    bags: dict[str, Path], engine: SamEngine, tmp_path: Path
+) -> None:
+    """The demo's export step on a demo-like bag (fixture prompts with shape labels, segmented
+    by segment-bag): both readers load every split with the same counts per class."""
+    segmented = tmp_path / "segmented"
+    segment(engine, bags["sqlite3"], segmented, SegmentOptions(progress=False))
+    summary = demo.export_dataset(segmented, tmp_path / "dataset")
+    assert sum(summary.annotations.values()) > 0
+    for split in ("train", "val"):
+        annotations = str(annotation_path(tmp_path / "dataset", split))
+        coco = COCO(annotations)
+        from_coco = Counter(coco.loadCats(a["category_id"])[0]["name"]
+                            for a in coco.loadAnns(coco.getAnnIds()))
+        dataset = sv.DetectionDataset.from_coco(str(tmp_path / "dataset" / split), annotations)
+        from_supervision = Counter(dataset.classes[c] for _, _, detections in dataset
+                                   for c in detections.class_id)
+        assert from_supervision == from_coco
+        assert len(dataset) == len(coco.getImgIds())
+    assert sum(summary.written.values()) == summary.candidates

@@ -141,7 +141,16 @@ def test_click_starts_an_object(node, scene):
     cx, cy = (scene.boxes[3][:2] + scene.boxes[3][2:]) / 2
     clicks.publish(PointStamped(point=PointStamped().point.__class__(x=float(cx), y=float(cy))))
     result = result_for(node, image_msg(scene.image))
-    assert any(o.label == "click" and o.state == Seg.STATE_NEW for o in result.objects)
+    # Unlabelled unless prompts.click_label names a class (a runtime parameter).
+    assert any(o.label == "" and o.state == Seg.STATE_NEW for o in result.objects)
+    assert node.node.set_parameters([Parameter("prompts.click_label", value="mug")])[0].successful
+    try:
+        clicks.publish(PointStamped(point=PointStamped().point.__class__(x=float(cx),
+                                                                         y=float(cy))))
+        result = result_for(node, image_msg(scene.image))
+        assert any(o.label == "mug" and o.state == Seg.STATE_NEW for o in result.objects)
+    finally:
+        node.node.set_parameters([Parameter("prompts.click_label", value="")])
 
 
 def test_objects_are_added_refined_and_removed_by_prompts(node, scene):
