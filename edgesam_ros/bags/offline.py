@@ -303,10 +303,11 @@ def _segment_frame(
 ) -> dict[str, object]:
     """One frame through the session; the output messages by name, plus the overlay pixels."""
     try:
-        image, color = convert.message_to_engine_image(msg)
+        image, color = convert.message_to_engine_image(
+            msg, session.settings.limits, session.engine.info.image_size)
     except convert.ImageError as error:
         raise BagError(f"cannot use an image of the bag: {error}") from None
-    outcome = session.process(image, color, messages.stamp_ns(msg.header))
+    outcome = session.process(image, color, messages.stamp_ns(msg.header), msg.header.frame_id)
     ids = outcome.result.id_image()
     overlay = messages.overlay(msg.header, convert.to_rgb(image, color), ids, outcome, alpha)
     summary.id_images[messages.stamp_ns(msg.header)] = ids
