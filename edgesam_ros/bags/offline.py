@@ -30,6 +30,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from rclpy.impl.implementation_singleton import rclpy_implementation
 from rclpy.serialization import deserialize_message, serialize_message
 from rosbags.interfaces import Connection
 from rosbags.rosbag2 import Reader
@@ -105,10 +106,21 @@ def _prompt_schedule(
     schedule = []
     for connection, timestamp, data in read_messages(reader, connections):
         msg_class, to_requests = PROMPT_TYPES[connection.msgtype]
-        for request in to_requests(deserialize_message(bytes(data), msg_class)):
+        for request in to_requests(_deserialize(reader, connection, timestamp, data, msg_class)):
             schedule.append((request.stamp_ns or timestamp, request))
     schedule.sort(key=lambda item: item[0])
     return schedule
+
+
+def _deserialize(
+    reader: Reader, connection: Connection, timestamp: int, data: bytes, msg_class: type
+) -> object:
+    """The message in `data`; BagError naming topic and time when its CDR bytes are malformed."""
+    try:
+        return deserialize_message(bytes(data), msg_class)
+    except rclpy_implementation.RMWError as error:
+        raise BagError(f"{reader.path}: the message at {timestamp} ns on {connection.topic} is not "
+                       f"a valid {connection.msgtype} ({error})") from None
 
 
 def _prompt_connections(reader: Reader, topics: tuple[str, ...] | None) -> list[Connection]:
@@ -204,6 +216,9 @@ def inspect_input(
 ) -> tuple[list[Connection], list[tuple[int, PromptRequest]], Settings]:
     """(image connections, prompt schedule, session settings); BagError for unusable input."""
     images = topic_connections(reader, options.image_topic, (IMAGE, COMPRESSED))
+    if not sum(c.msgcount for c in images):
+        raise BagError(f"topic {options.image_topic} of {reader.path} has no messages: "
+                       "nothing to segment")
     schedule = _prompt_schedule(reader, _prompt_connections(reader, options.prompt_topics))
     settings = _settings(options, bool(schedule or options.prompts))
     clashing = sorted(set(output_topics(options).values()) & {c.topic for c in reader.connections})
@@ -266,7 +281,8 @@ class _Frames:
                 self.writer.write_raw(connection.topic, timestamp, data)
                 if not is_image:
                     continue
-                msg = deserialize_message(bytes(data), IMAGE_CLASSES[connection.msgtype])
+                msg = _deserialize(reader, connection, timestamp, data,
+                                   IMAGE_CLASSES[connection.msgtype])
                 while schedule and schedule[0][0] <= messages.stamp_ns(msg.header):
                     self.session.submit(schedule.pop(0)[1])
                 self._frame(msg, timestamp)
