@@ -11,6 +11,7 @@ to active itself so `ros2 run edgesam_ros segment_node` just works.
 from __future__ import annotations
 
 import functools
+import sys
 import time
 import traceback
 from collections import deque
@@ -24,6 +25,7 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from geometry_msgs.msg import PointStamped
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.impl.implementation_singleton import rclpy_implementation
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
 from std_srvs.srv import SetBool, Trigger
@@ -432,7 +434,12 @@ class SegmentNode(LifecycleNode):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """`ros2 run edgesam_ros segment_node [--ros-args ...]`: run until Ctrl-C."""
-    rclpy.init(args=["segment_node", *(argv or [])])
+    try:
+        rclpy.init(args=["segment_node", *(argv or [])])
+    except rclpy_implementation.RCLError as error:  # e.g. a missing or unparsable --params-file
+        reason = str(error).split(", at /")[0]  # rcl appends its C source locations
+        print(f"segment_node: cannot start: {reason}", file=sys.stderr)
+        return 2
     node = SegmentNode()
     executor = SingleThreadedExecutor()
     executor.add_node(node)
