@@ -284,7 +284,9 @@ class _Frames:
                 msg = _deserialize(reader, connection, timestamp, data,
                                    IMAGE_CLASSES[connection.msgtype])
                 while schedule and schedule[0][0] <= messages.stamp_ns(msg.header):
-                    self.session.submit(schedule.pop(0)[1])
+                    if not self.session.submit(schedule.pop(0)[1]):  # never silently
+                        summary.rejected.append("a prompt dropped: limits.max_pending_prompts "
+                                                "prompts already wait for this frame")
                 self._frame(msg, timestamp)
                 progress.update()
                 if on_frame is not None:

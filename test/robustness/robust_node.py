@@ -1,7 +1,8 @@
 """The installed `segment_node` as its own process, and a client in a private rclpy context.
 
 The robustness tests talk to the node only as a user's camera and tools would: DDS topics,
-services and its log. `NodeProcess` collects the node's stderr lines; `Client` publishes frames
+services and its log. `NodeProcess` (test/node_process.py) collects the node's stderr lines,
+`start_node(name, ...)` starts one on the test model; `Client` publishes frames
 and prompts, collects results and the latest diagnostics values. The client has its own rclpy
 context, so this suite runs beside test/ros (whose session fixture owns the default context).
 """
@@ -10,18 +11,17 @@ from __future__ import annotations
 
 import itertools
 import os
-import signal
 import subprocess
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
+from node_process import EXE, REPO, NodeProcess, call_service, wait_for
 from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
 from sensor_msgs.msg import Image
@@ -30,17 +30,15 @@ from edgesam_ros.ros import convert, qos
 
 msg = pytest.importorskip("edgesam_ros.msg", reason="interfaces not built (run `make build`)")
 
-REPO = Path(__file__).resolve().parents[2]
-EXE = REPO / "install" / "edgesam_ros" / "lib" / "edgesam_ros" / "segment_node"
 MODEL = REPO / ".cache" / "random_tiny"
 _stamps = itertools.count(1000)
 
 
-def wait_for(done: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not done() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return done()
+def start_node(name: str, *ros_args: str) -> NodeProcess:
+    """The node named `name` on the test model, once it is active."""
+    process = NodeProcess("-r", f"__node:={name}", *model_args(), *ros_args)
+    process.line("active: segmenting", timeout=60)
+    return process
 
 
 def model_args() -> list[str]:
@@ -59,48 +57,6 @@ def run_node(*ros_args: str, timeout: float = 60) -> subprocess.CompletedProcess
         pytest.skip("not built with colcon (run `make build`)")
     return subprocess.run([str(EXE), "--ros-args", *ros_args], capture_output=True, text=True,
                           timeout=timeout, env={**os.environ, "OMP_NUM_THREADS": "1"})
-
-
-class NodeProcess:
-    """`segment_node` running in a subprocess; its log lines are collected as they come."""
-
-    def __init__(self, name: str, *ros_args: str) -> None:
-        if not EXE.is_file():
-            pytest.skip("not built with colcon (run `make build`)")
-        self.name = name
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "RCUTILS_LOGGING_BUFFERED_STREAM": "0"}
-        self.process = subprocess.Popen(
-            [str(EXE), "--ros-args", "-r", f"__node:={name}", *ros_args], env=env, text=True,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        for line in self.process.stderr:
-            self.lines.append(line)
-
-    def mark(self) -> int:
-        """Where the log is now: `line(text, since=mark)` looks only at what comes after."""
-        return len(self.lines)
-
-    def line(self, text: str, since: int = 0, timeout: float = 10.0) -> str:
-        """The first log line after `since` containing `text` (waits for it)."""
-        found = lambda: [ln for ln in self.lines[since:] if text in ln]  # noqa: E731
-        wait_for(lambda: bool(found()) or self.process.poll() is not None, timeout)
-        assert found(), f"no log line with {text!r}:\n{''.join(self.lines[since:])}"
-        return found()[0]
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-        try:
-            code = self.process.wait(20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            code = self.process.wait(5)
-        self._reader.join(5)
-        return code
 
 
 class Client:
@@ -154,12 +110,8 @@ class Client:
     def counter(self, key: str) -> int:
         return int(self.diagnostics.get(key, "0"))
 
-    def call(self, srv_type: type, name: str, request: Any, timeout: float = 10.0) -> Any:
-        client = self.node.create_client(srv_type, name)
-        assert client.wait_for_service(timeout_sec=timeout), f"no service {name}"
-        future = client.call_async(request)
-        assert wait_for(future.done, timeout), f"{name} did not answer"
-        return future.result()
+    def call(self, srv_type: type, name: str, request: Any) -> Any:
+        return call_service(self.node, srv_type, name, request)
 
     def close(self) -> None:
         self.executor.shutdown()

@@ -16,9 +16,10 @@ import time
 import pytest
 from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState
+from node_process import wait_for
 from rcl_interfaces.srv import SetParameters
 from rclpy.parameter import Parameter
-from robust_node import MODEL, Client, NodeProcess, frame, model_args, rejections, wait_for
+from robust_node import MODEL, Client, frame, rejections, start_node
 
 pytestmark = pytest.mark.ros
 NAME = "robust_bursts"
@@ -49,8 +50,7 @@ print("published")
 
 @pytest.fixture(scope="module")
 def node():
-    process = NodeProcess(NAME, *model_args(), "-p", "diagnostics.period:=0.2")
-    process.line("active: segmenting /image", timeout=60)
+    process = start_node(NAME, "-p", "diagnostics.period:=0.2")
     client = Client(NAME)
     yield process, client
     client.close()

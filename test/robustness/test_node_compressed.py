@@ -14,7 +14,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from robust_node import Client, NodeProcess, frame, model_args, wait_for
+from node_process import wait_for
+from robust_node import Client, frame, start_node
 from sensor_msgs.msg import CompressedImage
 
 pytestmark = pytest.mark.ros
@@ -55,9 +56,9 @@ def rss_mb(pid: int) -> float:
 
 @pytest.fixture(scope="module")
 def node():
-    process = NodeProcess(NAME, *model_args(), "-p", "image.transport:=compressed",
-                          "-p", "log_throttle:=0.0", "-p", "diagnostics.period:=0.2")
-    process.line(f"active: segmenting {TOPIC}", timeout=60)
+    process = start_node(NAME, "-p", "image.transport:=compressed", "-p", "log_throttle:=0.0",
+                         "-p", "diagnostics.period:=0.2")
+    assert f"active: segmenting {TOPIC}" in process.line("active")
     client = Client(NAME)
     yield process, client
     client.close()

@@ -11,9 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from edgesam_ros.msg import ObjectPrompt, ObjectPromptArray, ObjectSegmentation
+from node_process import wait_for
 from rcl_interfaces.srv import SetParameters
 from rclpy.parameter import Parameter
-from robust_node import Client, NodeProcess, frame, model_args, prompt, rejections, wait_for
+from robust_node import Client, frame, prompt, rejections, start_node
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from std_srvs.srv import Trigger
 
@@ -24,10 +25,8 @@ COLOR_ENCODINGS = "rgb8, bgr8, rgba8, bgra8, mono8, 8UC1, 8UC3, mono16"
 
 @pytest.fixture(scope="module")
 def node():
-    process = NodeProcess(NAME, *model_args(), "-p", "depth.enabled:=true",
-                          "-p", "log_throttle:=0.0", "-p", "diagnostics.period:=0.2",
-                          "-p", "prompts.max_wait_frames:=3")
-    process.line("active: segmenting /image", timeout=60)
+    process = start_node(NAME, "-p", "depth.enabled:=true", "-p", "log_throttle:=0.0",
+                         "-p", "diagnostics.period:=0.2", "-p", "prompts.max_wait_frames:=3")
     client = Client(NAME)
     client.points = []
     client.listen(PointCloud2, f"/{NAME}/points", client.points.append)
