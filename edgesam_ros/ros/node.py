@@ -257,18 +257,22 @@ class SegmentNode(LifecycleNode):
             self._problems.warn(kind, f"ignoring a malformed {kind} message: {error}")
             return
         for request in requests if isinstance(requests, list) else [requests]:
-            self._prompts["received"] += 1
-            if not self._session.submit(request):
-                self._prompts["dropped"] += 1
-                self._problems.warn("prompt queue", "dropping a prompt: limits.max_pending_prompts"
-                                    " prompts already wait for a frame")
+            self._queue(request)
+
+    def _queue(self, request: Any) -> None:
+        """Hand a prompt request to the session; one it has no room for is counted and logged."""
+        self._prompts["received"] += 1
+        if not self._session.submit(request):
+            self._prompts["dropped"] += 1
+            self._problems.warn("prompt queue", "dropping a prompt: limits.max_pending_prompts "
+                                "prompts already wait for a frame")
 
     def _refused(self, count: int, what: str) -> bool:
         """Refuse a message with more than `limits.max_prompts` prompts before converting it."""
         problem = limits.count_problem(count, what, params.limits(self._values))
         if problem:
             self._problems.warn("prompt", f"refusing a message: {problem}")
-            self._session.submit(Refusal("add", problem))
+            self._queue(Refusal("add", problem))
         return bool(problem)
 
     def _on_prompts(self, msg: ObjectPromptArray) -> None:

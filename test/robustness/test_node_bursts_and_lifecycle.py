@@ -2,7 +2,8 @@
 
 1000 prompts published back to back by a separate rclpy process all reach the node (keep-all
 prompt subscriptions; with the former keep-last 100, 781 of 1000 were lost): each is answered
-with a result, and diagnostics count 1000 received, 0 dropped. Then the node is cleaned up
+with a result, and diagnostics count 1000 received, 0 dropped; beyond `limits.max_pending_prompts`
+waiting prompts are dropped, counted and logged. Then the node is cleaned up
 through its lifecycle services and given another model one `ros2 param set` at a time.
 """
 
@@ -14,6 +15,7 @@ import sys
 import time
 
 import pytest
+from edgesam_ros.msg import ObjectPrompt
 from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState
 from node_process import wait_for
@@ -76,6 +78,22 @@ def test_a_burst_of_prompts_from_another_process_is_never_lost(node, history):
     assert answered == set(range(first, first + BURST))  # every prompt, each once
     assert wait_for(lambda: client.counter("prompts received") == received + BURST, 5)
     assert client.counter("prompts dropped") == 0
+
+
+def test_prompts_beyond_the_pending_limit_are_dropped_counted_and_logged(node):
+    process, client = node
+    assert _set(client, "limits.max_pending_prompts", 5).successful
+    client.result_for(frame())  # the session takes new settings with a frame
+    dropped, mark = client.counter("prompts dropped"), process.mark()
+    publisher = client.publisher(ObjectPrompt, f"/{NAME}/prompt")
+    for i in range(20):  # no frame meanwhile: they all wait
+        publisher.publish(ObjectPrompt(action=ObjectPrompt.ACTION_REMOVE, object_id=300_000 + i))
+    assert wait_for(lambda: client.counter("prompts dropped") == dropped + 15, 10)
+    assert "dropping a prompt: limits.max_pending_prompts prompts already wait for a frame" in (
+        process.line("dropping a prompt", mark))
+    result = client.result_for(frame())
+    assert len(rejections(result)) == 5
+    assert _set(client, "limits.max_pending_prompts", 10_000).successful
 
 
 def _set(client: Client, name: str, value: object):
