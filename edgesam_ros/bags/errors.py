@@ -18,10 +18,13 @@ class BagError(Exception):
     """Bad input to a bag tool; the message is the whole explanation shown to the user."""
 
 
-def run_cli(name: str, body: Callable[[], int]) -> int:
-    """Run a tool's `body`, turning a BagError into one line on stderr and exit code 2."""
+def run_cli(
+    name: str, body: Callable[[], int], expected: tuple[type[Exception], ...] = (BagError,)
+) -> int:
+    """Run a tool's `body`, turning an `expected` error (bad input) into one line on stderr and
+    exit code 2; anything else is a bug and keeps its traceback."""
     try:
         return body()
-    except BagError as error:
+    except expected as error:
         print(f"{name}: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT

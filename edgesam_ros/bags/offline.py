@@ -30,6 +30,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from rclpy.impl.implementation_singleton import rclpy_implementation
 from rclpy.serialization import deserialize_message, serialize_message
 from rosbags.interfaces import Connection
 from rosbags.rosbag2 import Reader
@@ -106,10 +107,21 @@ def _prompt_schedule(
     schedule = []
     for connection, timestamp, data in read_messages(reader, connections):
         msg_class, to_requests = PROMPT_TYPES[connection.msgtype]
-        for request in to_requests(deserialize_message(bytes(data), msg_class)):
+        for request in to_requests(_deserialize(reader, connection, timestamp, data, msg_class)):
             schedule.append((request.stamp_ns or timestamp, request))
     schedule.sort(key=lambda item: item[0])
     return schedule
+
+
+def _deserialize(
+    reader: Reader, connection: Connection, timestamp: int, data: bytes, msg_class: type
+) -> object:
+    """The message in `data`; BagError naming topic and time when its CDR bytes are malformed."""
+    try:
+        return deserialize_message(bytes(data), msg_class)
+    except rclpy_implementation.RMWError as error:
+        raise BagError(f"{reader.path}: the message at {timestamp} ns on {connection.topic} is not "
+                       f"a valid {connection.msgtype} ({error})") from None
 
 
 def _prompt_connections(reader: Reader, topics: tuple[str, ...] | None) -> list[Connection]:
@@ -216,6 +228,9 @@ def inspect_input(
 ) -> tuple[list[Connection], list[tuple[int, PromptRequest]], Settings]:
     """(image connections, prompt schedule, session settings); BagError for unusable input."""
     images = topic_connections(reader, options.image_topic, (IMAGE, COMPRESSED))
+    if not sum(c.msgcount for c in images):
+        raise BagError(f"topic {options.image_topic} of {reader.path} has no messages: "
+                       "nothing to segment")
     schedule = _prompt_schedule(reader, _prompt_connections(reader, options.prompt_topics))
     settings = _settings(options, bool(schedule or options.prompts or options.frame_prompts))
     clashing = sorted(set(output_topics(options).values()) & {c.topic for c in reader.connections})
@@ -279,11 +294,16 @@ class _Frames:
                 self.writer.write_raw(connection.topic, timestamp, data)
                 if not is_image:
                     continue
-                msg = deserialize_message(bytes(data), IMAGE_CLASSES[connection.msgtype])
+                msg = _deserialize(reader, connection, timestamp, data,
+                                   IMAGE_CLASSES[connection.msgtype])
+                due = []
                 while schedule and schedule[0][0] <= messages.stamp_ns(msg.header):
-                    self.session.submit(schedule.pop(0)[1])
-                for prompt in self.frame_prompts.pop(summary.frames, ()):
-                    self.session.submit(PromptRequest("add", prompt))
+                    due.append(schedule.pop(0)[1])
+                due += [PromptRequest("add", p) for p in self.frame_prompts.pop(summary.frames, ())]
+                for request in due:
+                    if not self.session.submit(request):  # never silently
+                        summary.rejected.append("a prompt dropped: limits.max_pending_prompts "
+                                                "prompts already wait for this frame")
                 self._frame(msg, timestamp)
                 progress.update()
                 if on_frame is not None:
@@ -318,10 +338,11 @@ def _segment_frame(
 ) -> dict[str, object]:
     """One frame through the session; the output messages by name, plus the overlay pixels."""
     try:
-        image, color = convert.message_to_engine_image(msg)
+        image, color = convert.message_to_engine_image(
+            msg, session.settings.limits, session.engine.info.image_size)
     except convert.ImageError as error:
         raise BagError(f"cannot use an image of the bag: {error}") from None
-    outcome = session.process(image, color, messages.stamp_ns(msg.header))
+    outcome = session.process(image, color, messages.stamp_ns(msg.header), msg.header.frame_id)
     ids = outcome.result.id_image()
     overlay = messages.overlay(msg.header, convert.to_rgb(image, color), ids, outcome, alpha)
     summary.id_images[messages.stamp_ns(msg.header)] = ids

@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
+import apsw
 import yaml
 from rosbags.interfaces import (
     Connection,
@@ -48,6 +49,11 @@ from rosbags.typesys import TypesysError
 
 from .errors import BagError
 from .typestore import typestore
+
+try:  # the zstd module rosbags decompresses MCAP chunks with (Python 3.14 has it built in)
+    from compression.zstd import ZstdError
+except ImportError:
+    from backports.zstd import ZstdError
 
 METADATA_VERSION = 8
 STORAGES = {"sqlite3": StoragePlugin.SQLITE3, "mcap": StoragePlugin.MCAP}
@@ -77,7 +83,10 @@ RELIABLE_QOS = qos(reliable=True, depth=10)
 #: Latched: late subscribers still get the last message (camera_info of a fixed camera).
 LATCHED_QOS = qos(reliable=True, depth=1, transient_local=True)
 
-_DAMAGED = (ReaderError, sqlite3.DatabaseError, ValueError, EOFError, KeyError, IndexError, OSError)
+#: What reading a damaged storage file raises: truncation, a corrupt sqlite page (apsw, under
+#: rosbags), a corrupt zstd (ZstdError) or lz4 (RuntimeError) MCAP chunk.
+_DAMAGED = (ReaderError, sqlite3.DatabaseError, apsw.Error, ZstdError, RuntimeError, ValueError,
+            EOFError, KeyError, IndexError, OSError)
 
 
 def storage_format(path: Path) -> str:

@@ -67,6 +67,8 @@ def _tensor_info(arg: ort.NodeArg) -> TensorInfo:
 def read_model_io(path: str | Path) -> ModelIO:
     """The declared interface of `path`; ModelError if it is missing or not loadable ONNX."""
     path = Path(path).expanduser()
+    if path.is_dir():
+        raise ModelError(path, "an ONNX model file", "a directory (give the .onnx file in it)")
     if not path.is_file():
         raise ModelError(path, "an ONNX model file", "no such file")
     options = ort.SessionOptions()

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-from collections.abc import Sequence
+import shutil
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 
+from ..bags.errors import run_cli
 from ..models.config import VARIANTS
 
 
@@ -28,19 +32,40 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+@contextmanager
+def removed_on_failure(out: Path) -> Iterator[None]:
+    """Remove what a failed export created in `out` (the folder itself if it was new); files
+    that were there before stay."""
+    before = set(out.iterdir()) if out.is_dir() else None
+    try:
+        yield
+    except BaseException:
+        if before is None:
+            shutil.rmtree(out, ignore_errors=True)
+        elif out.is_dir():
+            for path in set(out.iterdir()) - before:
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+        raise
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.checkpoint is None and not args.random_init:
         build_parser().error("give a checkpoint or --random-init")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    from ..models import CheckpointError
     from .onnx_export import export_onnx  # torch is imported only when exporting
 
-    written = export_onnx(args.checkpoint, args.variant, args.out_dir, fp16=args.fp16,
-                          int8=args.int8, rpn=args.rpn, random_init=args.random_init,
-                          opset=args.opset)
-    for name, path in written.items():
-        print(f"{name}: {path}")
-    return 0
+    def body() -> int:
+        with removed_on_failure(Path(args.out_dir)):
+            written = export_onnx(args.checkpoint, args.variant, args.out_dir, fp16=args.fp16,
+                                  int8=args.int8, rpn=args.rpn, random_init=args.random_init,
+                                  opset=args.opset)
+        for name, path in written.items():
+            print(f"{name}: {path}")
+        return 0
+
+    return run_cli("edgesam-ros export", body, (CheckpointError, ValueError, OSError))
 
 
 if __name__ == "__main__":

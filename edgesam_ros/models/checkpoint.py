@@ -23,12 +23,25 @@ class CheckpointError(RuntimeError):
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """Tensors of a checkpoint, unwrapping ``{'model': state_dict}`` if present."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: {'is a directory' if path.is_dir() else 'no such file'}")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
+        text = str(exc).strip() or type(exc).__name__
+        marker = "WeightsUnpickler error:"  # torch's cause, after a paragraph about weights_only
+        first = (text.split(marker, 1)[1].strip() if marker in text else text).splitlines()[0]
         raise CheckpointError(
-            f"{path}: refused, the pickle needs code beyond plain tensors and containers "
-            f"(weights_only=True). Re-save it as a bare state_dict from trusted code. ({exc})"
+            f"{path}: refused, not a pickle of plain tensors and containers (corrupt, or it needs "
+            f"code to load; weights_only=True). Re-save it as a bare state_dict from trusted "
+            f"code. ({first})"
+        ) from exc
+    except Exception as exc:  # torch raises RuntimeError, EOFError, IndexError, ... for damage
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(
+            f"{path}: not a readable PyTorch checkpoint (damaged or truncated?): "
+            f"{type(exc).__name__}: {first}"
         ) from exc
     if isinstance(obj, Mapping) and isinstance(obj.get("model"), Mapping):
         obj = obj["model"]

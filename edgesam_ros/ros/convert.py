@@ -17,6 +17,9 @@ import cv2
 import numpy as np
 from sensor_msgs.msg import CompressedImage, Image
 
+from . import limits
+from .limits import Limits
+
 try:
     from cv_bridge import CvBridge
 except ImportError:  # cv_bridge is optional: the numpy path below gives the same arrays
@@ -98,15 +101,20 @@ def compressed_to_array(msg: CompressedImage) -> tuple[np.ndarray, str]:
     return image, "bgra8" if image.shape[2] == 4 else "bgr8"
 
 
+def _check_color_encoding(encoding: str) -> None:
+    """ImageError listing exactly the encodings a camera image may have (not the depth ones)."""
+    if encoding not in COLOR_ENCODINGS:
+        raise ImageError(f"unsupported encoding {encoding!r} for a camera image: use one of "
+                         f"{', '.join(COLOR_ENCODINGS)}")
+
+
 def to_engine_image(pixels: np.ndarray, encoding: str) -> tuple[np.ndarray, str]:
     """uint8 image and its colour order ("rgb", "bgr" or "mono") for `SamEngine.encode`.
 
     Alpha is dropped; mono16 is stretched over the frame's own range, so 10/12-bit sensors that
     only use the low bits still give a contrasted image.
     """
-    if encoding not in COLOR_ENCODINGS:
-        raise ImageError(f"{encoding!r} is not a camera image encoding: use one of "
-                         f"{', '.join(COLOR_ENCODINGS)}")
+    _check_color_encoding(encoding)
     if encoding in ("rgb8", "rgba8"):
         return np.ascontiguousarray(pixels[..., :3]), "rgb"
     if encoding in ("bgr8", "bgra8", "8UC3"):
@@ -118,12 +126,25 @@ def to_engine_image(pixels: np.ndarray, encoding: str) -> tuple[np.ndarray, str]
     return pixels, "mono"
 
 
-def message_to_engine_image(msg: Image | CompressedImage) -> tuple[np.ndarray, str]:
+def message_to_engine_image(
+    msg: Image | CompressedImage, bounds: Limits = limits.DEFAULT, model_size: int = 0
+) -> tuple[np.ndarray, str]:
     """A camera message (raw or compressed) as `to_engine_image` gives it: the node's and the
-    offline bag tool's one image path, so both segment exactly the same pixels."""
+    offline bag tool's one image path, so both segment exactly the same pixels.
+
+    The size is checked against `bounds` (and the model's input `model_size`) before anything is
+    decoded or copied: from the message's width and height, or from the compressed header.
+    """
+    if isinstance(msg, CompressedImage):
+        problem = limits.compressed_problem(bytes(msg.data), msg.format, bounds, model_size)
+    else:
+        problem = limits.image_problem(int(msg.width), int(msg.height), bounds, model_size)
+    if problem:
+        raise ImageError(problem)
     if isinstance(msg, CompressedImage):
         pixels, encoding = compressed_to_array(msg)
     else:
+        _check_color_encoding(msg.encoding)
         pixels, encoding = image_to_array(msg), msg.encoding
     return to_engine_image(pixels, encoding)
 

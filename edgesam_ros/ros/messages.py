@@ -47,8 +47,11 @@ def stamp_ns(header: object) -> int:
 # ---------------------------------------------------------------------- inputs
 
 
-def prompt_request(msg: ObjectPrompt, fallback_stamp_ns: int = 0) -> PromptRequest:
-    """An ObjectPrompt as a session request (an unknown action is kept so it gets rejected)."""
+def prompt_request(
+    msg: ObjectPrompt, fallback_stamp_ns: int = 0, fallback_frame_id: str = ""
+) -> PromptRequest:
+    """An ObjectPrompt as a session request (an unknown action is kept so it gets rejected);
+    stamp and frame_id, when empty, are the enclosing array's."""
     action = ACTIONS[msg.action] if msg.action < len(ACTIONS) else f"action {msg.action}"
     points = np.array([[p.x, p.y] for p in msg.points], np.float32).reshape(-1, 2)
     prompt = UserPrompt(
@@ -59,12 +62,13 @@ def prompt_request(msg: ObjectPrompt, fallback_stamp_ns: int = 0) -> PromptReque
         object_id=int(msg.object_id),
         track=bool(msg.track),
     )
-    return PromptRequest(action, prompt, stamp_ns(msg.header) or fallback_stamp_ns)
+    return PromptRequest(action, prompt, stamp_ns(msg.header) or fallback_stamp_ns,
+                         msg.header.frame_id or fallback_frame_id)
 
 
 def prompt_array_requests(msg: ObjectPromptArray) -> list[PromptRequest]:
     """Every prompt of the array; prompts without their own stamp take the array's."""
-    return [prompt_request(p, stamp_ns(msg.header)) for p in msg.prompts]
+    return [prompt_request(p, stamp_ns(msg.header), msg.header.frame_id) for p in msg.prompts]
 
 
 def click_request(msg: PointStamped, label: str = "") -> PromptRequest:
@@ -90,7 +94,7 @@ def detection_request(msg: Detection2DArray) -> DetectionRequest:
             hypothesis = getattr(best, "hypothesis", best)
             label = str(getattr(hypothesis, "class_id", getattr(hypothesis, "id", "")))
         prompts.append(UserPrompt(box=box, label=label, source=Source.DETECTION))
-    return DetectionRequest(tuple(prompts), stamp_ns(msg.header))
+    return DetectionRequest(tuple(prompts), stamp_ns(msg.header), msg.header.frame_id)
 
 
 # ---------------------------------------------------------------------- outputs

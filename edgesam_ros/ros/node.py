@@ -11,6 +11,7 @@ to active itself so `ros2 run edgesam_ros segment_node` just works.
 from __future__ import annotations
 
 import functools
+import sys
 import time
 import traceback
 from collections import deque
@@ -18,13 +19,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import cv2
 import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from geometry_msgs.msg import PointStamped
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.impl.implementation_singleton import rclpy_implementation
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
 from std_srvs.srv import SetBool, Trigger
@@ -32,9 +33,9 @@ from std_srvs.srv import SetBool, Trigger
 from edgesam_ros.engine import ModelError, SamEngine
 from edgesam_ros.msg import ObjectPrompt, ObjectPromptArray, SegmentationArray
 
-from . import convert, messages, params, pointcloud, qos
+from . import convert, limits, messages, params, pointcloud, qos
 from .diagnostics import ProblemLog, Stats, status
-from .session import ClearRequest, Session
+from .session import ClearRequest, Refusal, Session
 from .worker import LatestWorker
 
 NODE_NAME = "edgesam"
@@ -89,6 +90,7 @@ class SegmentNode(LifecycleNode):
         self._input_topic = ""  # the topic images come from (`image` or `image/compressed`)
         self._camera_info: CameraInfo | None = None
         self._depth: deque[Image] = deque(maxlen=10)
+        self._prompts = {"received": 0, "dropped": 0}  # prompt requests, for diagnostics
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -255,10 +257,27 @@ class SegmentNode(LifecycleNode):
             self._problems.warn(kind, f"ignoring a malformed {kind} message: {error}")
             return
         for request in requests if isinstance(requests, list) else [requests]:
-            self._session.submit(request)
+            self._queue(request)
+
+    def _queue(self, request: Any) -> None:
+        """Hand a prompt request to the session; one it has no room for is counted and logged."""
+        self._prompts["received"] += 1
+        if not self._session.submit(request):
+            self._prompts["dropped"] += 1
+            self._problems.warn("prompt queue", "dropping a prompt: limits.max_pending_prompts "
+                                "prompts already wait for a frame")
+
+    def _refused(self, count: int, what: str) -> bool:
+        """Refuse a message with more than `limits.max_prompts` prompts before converting it."""
+        problem = limits.count_problem(count, what, params.limits(self._values))
+        if problem:
+            self._problems.warn("prompt", f"refusing a message: {problem}")
+            self._queue(Refusal("add", problem))
+        return bool(problem)
 
     def _on_prompts(self, msg: ObjectPromptArray) -> None:
-        self._submit(messages.prompt_array_requests, msg, "prompt")
+        if not self._refused(len(msg.prompts), "prompts"):
+            self._submit(messages.prompt_array_requests, msg, "prompt")
 
     def _on_prompt(self, msg: ObjectPrompt) -> None:
         self._submit(messages.prompt_request, msg, "prompt")
@@ -268,7 +287,8 @@ class SegmentNode(LifecycleNode):
         self._submit(lambda m: messages.click_request(m, label), msg, "click")
 
     def _on_detections(self, msg: Any) -> None:
-        self._submit(messages.detection_request, msg, "detection")
+        if not self._refused(len(msg.detections), "detections"):
+            self._submit(messages.detection_request, msg, "detection")
 
     def _on_camera_info(self, msg: CameraInfo) -> None:
         self._camera_info = msg
@@ -306,7 +326,7 @@ class SegmentNode(LifecycleNode):
                     "set it, then configure again"))
             values[change.name] = change.value
         try:
-            values = params.validate(values)
+            values = params.validate(values, at_configure=False)  # the model pair: at configure
         except params.ParameterError as error:
             return SetParametersResult(successful=False, reason=str(error))
         self._values = values
@@ -322,12 +342,13 @@ class SegmentNode(LifecycleNode):
 
     def _process(self, frame: Frame) -> None:
         try:
-            image, color = convert.message_to_engine_image(frame.msg)
+            image, color = convert.message_to_engine_image(
+                frame.msg, params.limits(self._values), self._session.engine.info.image_size)
         except convert.ImageError as error:
             self._problems.warn("image", f"skipping an image from {self._input_topic}: {error}")
             return
         header = frame.msg.header
-        outcome = self._session.process(image, color, messages.stamp_ns(header))
+        outcome = self._session.process(image, color, messages.stamp_ns(header), header.frame_id)
         result = messages.segmentation_array(header, outcome)
         for rejected in outcome.rejected:
             self._problems.warn("prompt", f"{rejected.action} of object {rejected.object_id} "
@@ -379,7 +400,10 @@ class SegmentNode(LifecycleNode):
             self._problems.warn("depth", f"skipping a depth image: {error}")
             return
         if depth_image.shape[:2] != ids.shape:
-            depth_image = cv2.resize(depth_image, ids.shape[::-1], interpolation=cv2.INTER_NEAREST)
+            self._problems.warn("depth", f"depth image is {depth_image.shape[1]}x"
+                                f"{depth_image.shape[0]}, the image {ids.shape[1]}x{ids.shape[0]}:"
+                                " ~/points needs depth aligned to the image at its size; skipped")
+            return
         metres = pointcloud.depth_in_metres(depth_image, v["depth.scale"])
         points = pointcloud.object_points(ids, metres, k, v["depth.max_range"])
         self._outputs["~/points"].publish(pointcloud.pack(header, points))
@@ -394,6 +418,7 @@ class SegmentNode(LifecycleNode):
             "enabled": str(self._enabled),
             "provider": engine.info.encoder_provider if engine else "not loaded",
             "objects": str(self._session.object_count if self._session else 0),
+            **{f"prompts {k}": str(n) for k, n in self._prompts.items()},
             **self._problems.values(),
         })
         if not self._enabled:
@@ -414,7 +439,12 @@ class SegmentNode(LifecycleNode):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """`ros2 run edgesam_ros segment_node [--ros-args ...]`: run until Ctrl-C."""
-    rclpy.init(args=["segment_node", *(argv or [])])
+    try:
+        rclpy.init(args=["segment_node", *(argv or [])])
+    except rclpy_implementation.RCLError as error:  # e.g. a missing or unparsable --params-file
+        reason = str(error).split(", at /")[0]  # rcl appends its C source locations
+        print(f"segment_node: cannot start: {reason}", file=sys.stderr)
+        return 2
     node = SegmentNode()
     executor = SingleThreadedExecutor()
     executor.add_node(node)

@@ -22,6 +22,7 @@ from rcl_interfaces.msg import ParameterDescriptor
 from edgesam_ros.engine.config import PROVIDER_ALIASES, EngineConfig
 from edgesam_ros.tracking.config import TrackerConfig
 
+from .limits import Limits
 from .session import Settings
 
 MODES = ("prompt", "auto", "both")
@@ -148,16 +149,36 @@ PARAMS: tuple[Param, ...] = (
     _tracker("use_motion", "Move prompts with a constant-velocity motion model."),
     _tracker("reacquire", "Search for lost objects."),
     # --- prompts ---
-    Param("prompts.queue_depth", 100, "Depth of the reliable prompt subscriptions.", low=1),
+    Param("prompts.queue_depth", 0, "History of the reliable prompt and click subscriptions: 0 = "
+          "keep all, so no burst is lost (the node's own queue is bounded by "
+          "limits.max_pending_prompts, and what it drops is counted); N = keep the last N, where "
+          "DDS drops the older prompts of a larger burst before the node sees them.", low=0),
     Param("prompts.max_age", 5.0, "Prompts whose stamp is older than the newest image by more "
           "than this (seconds) are rejected; younger late prompts apply to the next frame.",
           low=0.0, dynamic=True),
+    Param("prompts.max_wait_frames", 30, "A prompt stamped ahead of the images waits at most this "
+          "many processed frames for its image, then applies to the current one with a note.",
+          low=0, dynamic=True),
     Param("prompts.click_topic", "", "PointStamped pixel clicks that start objects; empty = "
           "<image topic>_mouse_left (what rqt_image_view publishes)."),
     Param("prompts.click_label", "", "Label (class name) of objects started by clicks; empty = "
           "unlabelled (class \"object\" in dataset exports).", dynamic=True),
     Param("prompts.detection_match_iou", 0.5, "Detector boxes overlapping a tracked object's box "
           "by more than this IoU do not start another object.", low=0.0, high=1.0, dynamic=True),
+    # --- limits on what one message may ask for (over a limit: refused, logged, counted) ---
+    Param("limits.max_points", Limits.max_points, "Points in one prompt, and in one object's "
+          "refinements on one frame.", low=1, high=10000, dynamic=True),
+    Param("limits.max_prompts", Limits.max_prompts, "Prompts in one ObjectPromptArray, or boxes "
+          "in one Detection2DArray; a larger message is refused as a whole.", low=1, high=10000,
+          dynamic=True),
+    Param("limits.max_label_length", Limits.max_label_length, "Characters of a prompt's label "
+          "(copied into every result of the object).", low=0, high=65536, dynamic=True),
+    Param("limits.max_image_pixels", Limits.max_image_pixels, "Width x height of an input image, "
+          "checked from the message (compressed: from the header) before decoding.", low=1,
+          dynamic=True),
+    Param("limits.max_pending_prompts", Limits.max_pending_prompts, "Prompts waiting for a frame; "
+          "more are dropped and counted (prompts dropped in diagnostics).", low=1, high=1000000,
+          dynamic=True),
     # --- inputs ---
     Param("image.transport", "raw", "raw: subscribe sensor_msgs/Image on `image`; compressed: "
           "sensor_msgs/CompressedImage on `image/compressed`.", choices=TRANSPORTS),
@@ -226,15 +247,17 @@ def problem(param: Param, value: Any) -> str:
     return f"{param.name} = {value!r}: expected {param.accepted}"
 
 
-def cross_problems(values: Mapping[str, Any]) -> list[str]:
-    """Problems that involve several parameters."""
+def cross_problems(values: Mapping[str, Any], at_configure: bool = True) -> list[str]:
+    """Problems that involve several parameters. The model pair is checked only `at_configure`:
+    `ros2 param set` changes one parameter at a time, so while the node is unconfigured the pair
+    may be half-changed in between."""
     found = []
     if values["tracker.min_area_ratio"] > values["tracker.max_area_ratio"]:
         found.append(
             "tracker.min_area_ratio must not exceed tracker.max_area_ratio "
             f"({values['tracker.min_area_ratio']} > {values['tracker.max_area_ratio']})"
         )
-    if bool(values["model.encoder"]) != bool(values["model.decoder"]):
+    if at_configure and bool(values["model.encoder"]) != bool(values["model.decoder"]):
         found.append(
             "model.encoder and model.decoder must both be set (your model) or both be empty "
             "(the bundled model)"
@@ -242,11 +265,11 @@ def cross_problems(values: Mapping[str, Any]) -> list[str]:
     return found
 
 
-def validate(values: Mapping[str, Any]) -> dict[str, Any]:
+def validate(values: Mapping[str, Any], at_configure: bool = True) -> dict[str, Any]:
     """`values` checked and normalised (ints for floats become floats); ParameterError if bad."""
     found = [p for p in (problem(BY_NAME[name], value) for name, value in values.items()) if p]
     if not found:
-        found = cross_problems(values)
+        found = cross_problems(values, at_configure)
     if found:
         raise ParameterError("invalid parameters: " + "; ".join(found))
     return {
@@ -290,7 +313,15 @@ def settings(values: Mapping[str, Any]) -> Settings:
         grid_min_stability=values["auto.min_stability"],
         max_prompt_age_ns=int(values["prompts.max_age"] * 1e9),
         detection_match_iou=values["prompts.detection_match_iou"],
+        max_wait_frames=values["prompts.max_wait_frames"],
+        limits=limits(values),
     )
+
+
+def limits(values: Mapping[str, Any]) -> Limits:
+    """The `limits.*` parameters as the bounds the session and image conversion apply."""
+    return Limits(**{p.name[len("limits."):]: values[p.name]
+                     for p in PARAMS if p.name.startswith("limits.")})
 
 
 def declare(node: Any) -> None:

@@ -32,9 +32,10 @@ _RELIABILITY = {
 
 
 def profile(reliability: str, depth: int) -> QoSProfile:
-    """Keep-last, volatile profile with the given reliability ("best_effort" or "reliable")."""
+    """Keep-last `depth` (0: keep all), volatile profile with the given reliability
+    ("best_effort" or "reliable")."""
     return QoSProfile(
-        history=HistoryPolicy.KEEP_LAST,
+        history=HistoryPolicy.KEEP_LAST if depth else HistoryPolicy.KEEP_ALL,
         depth=depth,
         reliability=_RELIABILITY[reliability],
         durability=DurabilityPolicy.VOLATILE,

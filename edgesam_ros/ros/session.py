@@ -7,13 +7,20 @@ thread alone calls `process`, which applies the requests that are due and segmen
 Prompt timing: a prompt naming an image stamp is applied to that frame when it is the one being
 processed, waits for it when it has not arrived yet, and is applied to the next frame with a
 "late" note when that frame is gone, unless it is older than `max_prompt_age_ns`, then it is
-rejected. Stamp 0 means "the next frame".
+rejected. Stamp 0 means "the next frame". A prompt stamped ahead of the images waits at most
+`max_wait_frames` processed frames (image stamps may stop advancing), then applies with a note.
+A prompt whose frame_id is set and differs from the image's is rejected (its pixels belong to
+another camera).
+
+Bounds (`Limits`): prompts over a limit are rejected with the limit's name, and `submit` refuses
+requests once `max_pending_prompts` wait, so callbacks can never grow the queue without bound;
+the caller counts and reports what `submit` refused.
 """
 
 from __future__ import annotations
 
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,6 +36,8 @@ from edgesam_ros.tracking import (
 )
 from edgesam_ros.tracking.gating import box_iou
 
+from .limits import Limits, prompt_problem
+
 ACTIONS = ("add", "refine", "remove")
 MAX_OBJECT_ID = 2**31 - 1  # ids are pixel values of the instance-id image, at most 32SC1
 
@@ -40,6 +49,7 @@ class PromptRequest:
     action: str
     prompt: UserPrompt
     stamp_ns: int = 0
+    frame_id: str = ""  # the camera frame the pixels belong to ("" = any)
 
 
 @dataclass(frozen=True)
@@ -48,11 +58,20 @@ class DetectionRequest:
 
     prompts: tuple[UserPrompt, ...]
     stamp_ns: int = 0
+    frame_id: str = ""
 
 
 @dataclass(frozen=True)
 class ClearRequest:
     """Remove every object on the next frame."""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A message refused as a whole before it became prompts (reported on the next frame)."""
+
+    action: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -67,9 +86,11 @@ class Settings:
     grid_min_stability: float = 0.85
     max_prompt_age_ns: int = 5_000_000_000
     detection_match_iou: float = 0.5
+    max_wait_frames: int = 30
+    limits: Limits = field(default_factory=Limits)
 
 
-Request = PromptRequest | DetectionRequest | ClearRequest | Settings
+Request = PromptRequest | DetectionRequest | ClearRequest | Refusal | Settings
 
 
 @dataclass
@@ -92,7 +113,8 @@ class Session:
         self.settings = settings
         self.tracker = Tracker(settings.tracker)
         self._inbox: deque[Request] = deque()  # appended by callbacks, drained by the worker
-        self._waiting: list[Request] = []  # prompts naming a frame that has not arrived yet
+        self._waiting: list[tuple[Request, int]] = []  # (prompt for a later frame, frames waited)
+        self._frame_points: Counter[int] = Counter()  # object id -> points prompted this frame
         self._frames = 0
         self._rejected: list[RejectedPrompt] = []
         self._notes: dict[int, str] = {}
@@ -100,9 +122,16 @@ class Session:
         self._last_objects: list = []  # the previous frame's objects (detections match them)
         self.object_count = 0  # written by the worker, read by diagnostics
 
-    def submit(self, request: Request) -> None:
-        """Queue a request for the next processed frame (thread-safe)."""
+    def submit(self, request: Request) -> bool:
+        """Queue a request for the next processed frame (thread-safe); False, and nothing queued,
+        when `limits.max_pending_prompts` requests wait already (settings are always taken)."""
+        pending = len(self._inbox) + len(self._waiting)
+        if pending >= self.settings.limits.max_pending_prompts and not isinstance(
+            request, Settings | ClearRequest
+        ):
+            return False
         self._inbox.append(request)
+        return True
 
     # ------------------------------------------------------------------ requests
 
@@ -110,12 +139,13 @@ class Session:
         """Requests to apply on the frame stamped `stamp_ns`, in arrival order."""
         pending, self._waiting = self._waiting, []
         while self._inbox:
-            pending.append(self._inbox.popleft())
+            pending.append((self._inbox.popleft(), 0))
         due = []
-        for request in pending:
+        for request, waited in pending:
             stamp = getattr(request, "stamp_ns", 0)
-            if stamp and 0 < stamp - stamp_ns <= self.settings.max_prompt_age_ns:
-                self._waiting.append(request)
+            ahead = stamp and 0 < stamp - stamp_ns <= self.settings.max_prompt_age_ns
+            if ahead and waited < self.settings.max_wait_frames:
+                self._waiting.append((request, waited + 1))
             else:
                 due.append(request)
         return due
@@ -131,31 +161,49 @@ class Session:
         if age > 0:
             return f"late prompt: made on an image {age:.3f} s older, applied to this one", False
         if age < 0:
-            return f"prompt stamp {-age:.2f} s ahead of the images: applied to this one", False
+            return (f"prompt stamp {-age:.2f} s ahead of the images (no such image within "
+                    f"prompts.max_wait_frames = {self.settings.max_wait_frames} frames): applied "
+                    "to this one"), False
         return "", False
 
-    def _apply(self, request: Request, stamp_ns: int) -> None:
+    def _apply(self, request: Request, stamp_ns: int, frame_id: str) -> None:
         if isinstance(request, Settings):
             self.settings = request
             self.tracker.config = request.tracker
         elif isinstance(request, ClearRequest):
             self.tracker.clear()
+        elif isinstance(request, Refusal):
+            self._rejected.append(RejectedPrompt(request.action, 0, None, request.reason))
         elif isinstance(request, DetectionRequest):
-            self._apply_detections(request, stamp_ns)
+            self._apply_detections(request, stamp_ns, frame_id)
         else:
-            self._apply_prompt(request, stamp_ns)
+            self._apply_prompt(request, stamp_ns, frame_id)
 
     def _reject(self, action: str, prompt: UserPrompt, reason: str) -> None:
         self._rejected.append(RejectedPrompt(action, prompt.object_id, prompt, reason))
 
-    def _apply_prompt(self, request: PromptRequest, stamp_ns: int) -> None:
+    def _input_problem(self, prompt: UserPrompt, request_frame: str, frame_id: str) -> str:
+        """Why a prompt is refused whatever the tracker holds (limits, camera frame), or ""."""
+        if request_frame and frame_id and request_frame != frame_id:
+            return (f"prompt frame_id {request_frame!r} is not the image's {frame_id!r}: its "
+                    "pixels belong to another camera (leave frame_id empty to apply to any)")
+        return prompt_problem(prompt, self.settings.limits)
+
+    def _apply_prompt(self, request: PromptRequest, stamp_ns: int, frame_id: str) -> None:
         prompt, action = request.prompt, request.action
         note, too_old = self._timing(request.stamp_ns, stamp_ns)
         if action not in ACTIONS:
             self._reject(str(action), prompt, f"unknown action {action!r}: use add, refine, remove")
             return
-        if too_old:
-            self._reject(action, prompt, note)
+        problem = note if too_old else self._input_problem(prompt, request.frame_id, frame_id)
+        if not problem and action != "remove":
+            total = self._frame_points[prompt.object_id] + len(prompt.points)
+            if prompt.object_id and total > self.settings.limits.max_points:
+                problem = (f"refinements of object {prompt.object_id} on one frame add up to "
+                           f"{total} points > limits.max_points "
+                           f"({self.settings.limits.max_points})")
+        if problem:
+            self._reject(action, prompt, problem)
             return
         if action == "add" and self.settings.mode == "auto":
             self._reject(action, prompt, "mode is auto (proposals only): set mode to both")
@@ -180,15 +228,17 @@ class Session:
         if object_id:
             if note:
                 self._notes[object_id] = note
+            self._frame_points[object_id] += len(prompt.points)
             self._points.append(np.column_stack([prompt.points, prompt.labels]))
 
-    def _apply_detections(self, request: DetectionRequest, stamp_ns: int) -> None:
+    def _apply_detections(self, request: DetectionRequest, stamp_ns: int, frame_id: str) -> None:
         note, too_old = self._timing(request.stamp_ns, stamp_ns)
         known = [np.asarray(o.box, np.float64) for o in self._last_objects]
         room = self.tracker.config.max_objects - len(self.tracker.ids)
         for prompt in request.prompts:
-            if too_old or self.settings.mode == "auto":
-                self._reject("add", prompt, note or "mode is auto (proposals only)")
+            problem = self._input_problem(prompt, request.frame_id, frame_id)
+            if too_old or problem or self.settings.mode == "auto":
+                self._reject("add", prompt, note or problem or "mode is auto (proposals only)")
                 continue
             box = np.asarray(prompt.box, np.float64)
             if any(box_iou(box, k) > self.settings.detection_match_iou for k in known):
@@ -203,10 +253,13 @@ class Session:
 
     # ------------------------------------------------------------------ frames
 
-    def process(self, image: np.ndarray, color: str, stamp_ns: int) -> FrameOutcome:
+    def process(
+        self, image: np.ndarray, color: str, stamp_ns: int, frame_id: str = ""
+    ) -> FrameOutcome:
         """Apply the due requests, then encode and segment `image` (worker thread only)."""
+        self._frame_points.clear()
         for request in self._due(stamp_ns):
-            self._apply(request, stamp_ns)
+            self._apply(request, stamp_ns, frame_id)
         start = time.perf_counter()
         embedding = self.engine.encode(image, color)
         encode_ms = (time.perf_counter() - start) * 1e3

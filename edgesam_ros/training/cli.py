@@ -18,7 +18,11 @@ from pathlib import Path
 
 import torch
 
+from edgesam_ros.bags.errors import run_cli
+from edgesam_ros.engine import ModelError
 from edgesam_ros.engine.bundled import DECODER_FILE, ENCODER_FILE
+from edgesam_ros.export.cli import removed_on_failure
+from edgesam_ros.models import CheckpointError
 
 from .config import TrainConfig, resolve_variant
 from .loop import Trainer
@@ -64,15 +68,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if args.threads:
         torch.set_num_threads(args.threads)
-    cfg = replace(TrainConfig(), **{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
-    teacher = (OnnxTeacher(args.teacher_encoder, args.teacher_decoder)
-               if args.teacher_encoder else None)
-    device = torch.device(args.device) if args.device else None
-    started = time.monotonic()
-    model_file = Trainer(cfg, args.out, teacher, device).run(resume=args.resume,
-                                                             init=args.init)
-    log.info("trained in %.1f min: %s", (time.monotonic() - started) / 60, model_file)
-    if args.export:
-        for path in export_bundle(model_file, cfg.variant, args.export):
-            log.info("wrote %s", path)
-    return 0
+
+    def body() -> int:
+        cfg = replace(TrainConfig(), **{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
+        teacher = (OnnxTeacher(args.teacher_encoder, args.teacher_decoder)
+                   if args.teacher_encoder else None)
+        device = torch.device(args.device) if args.device else None
+        started = time.monotonic()
+        model_file = Trainer(cfg, args.out, teacher, device).run(resume=args.resume,
+                                                                 init=args.init)
+        log.info("trained in %.1f min: %s", (time.monotonic() - started) / 60, model_file)
+        if args.export:
+            with removed_on_failure(args.export):
+                for path in export_bundle(model_file, cfg.variant, args.export):
+                    log.info("wrote %s", path)
+        return 0
+
+    return run_cli("edgesam-ros train", body, (CheckpointError, ModelError, ValueError, OSError))

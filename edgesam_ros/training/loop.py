@@ -22,7 +22,7 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from edgesam_ros.models import EdgeSam, build_model
-from edgesam_ros.models.checkpoint import read_state_dict
+from edgesam_ros.models.checkpoint import CheckpointError, read_state_dict
 
 from .checkpointing import load_checkpoint_state, save_checkpoint, save_model
 from .config import TrainConfig, resolve_variant
@@ -204,7 +204,12 @@ class Trainer:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         state = load_checkpoint_state(self.out_dir) if resume else None
         if state is None and init is not None:
-            self.model.load_state_dict(read_state_dict(init))
+            weights = read_state_dict(init)
+            try:
+                self.model.load_state_dict(weights)
+            except RuntimeError as exc:  # missing / unexpected keys or shapes
+                raise CheckpointError(f"{init}: does not match variant {self.cfg.variant!r}: "
+                                      f"{str(exc).splitlines()[0]}") from exc
             log.info("initialised from %s", init)
         if state is not None:
             self.model.load_state_dict(state["model"])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
+import struct
 from pathlib import Path
 
 import pytest
@@ -55,6 +57,61 @@ def truncated_bag(
     (storage,) = [p for p in path.iterdir() if p.suffix in (".db3", ".mcap")]
     os.truncate(storage, storage.stat().st_size // 2)
     return path
+
+
+def _corrupt_storage(bag: Path, into: Path) -> Path:
+    """A copy of `bag` with damaged content but an intact index: an sqlite overflow page (image
+    bytes) pointing nowhere, or every 97th byte of the middle half of an MCAP file (its zstd
+    chunks) flipped."""
+    shutil.copytree(bag, into)
+    (storage,) = [p for p in into.iterdir() if p.suffix in (".db3", ".mcap")]
+    data = bytearray(storage.read_bytes())
+    if storage.suffix == ".db3":
+        with sqlite3.connect(storage) as db:
+            page = db.execute("PRAGMA page_size").fetchone()[0]
+            pages = [r[0] for r in db.execute(
+                "SELECT pageno FROM dbstat WHERE pagetype = 'overflow' ORDER BY pageno")]
+        start = (pages[len(pages) // 2] - 1) * page
+        data[start:start + 4] = struct.pack(">I", 0x7FFFFFFF)  # next overflow page: none such
+    else:
+        for i in range(len(data) // 4, 3 * len(data) // 4, 97):
+            data[i] ^= 0xFF
+    storage.write_bytes(bytes(data))
+    return into
+
+
+@pytest.mark.parametrize(("storage", "expected"), [
+    ("sqlite3", "is damaged: database disk image is malformed"),
+    ("mcap", "is damaged: Unable to decompress Zstandard data"),
+])
+def test_corrupt_content_inside_a_bag(
+    bags: dict[str, Path], storage: str, expected: str, tmp_path: Path, capsys
+) -> None:
+    bag = _corrupt_storage(bags[storage], tmp_path / "corrupt")
+    _fails(segment_bag.main, [bag, tmp_path / "out", "--no-progress", *_model()], capsys, expected)
+    assert not (tmp_path / "out").exists()
+
+
+def _model() -> list:
+    encoder, decoder = model_paths()
+    return ["--encoder", encoder, "--decoder", decoder]
+
+
+def test_malformed_message_bytes_and_an_empty_image_topic(tmp_path: Path, capsys) -> None:
+    from edgesam_ros.bags.storage import SENSOR_QOS
+
+    for name, payloads in (("cdr", [b"\x00\x01\x00\x00" + b"\xff" * 40]), ("empty", [])):
+        with BagWriter(tmp_path / name, "mcap") as writer:
+            writer.add_topic("/camera/image_raw", "sensor_msgs/msg/Image", SENSOR_QOS)
+            for payload in payloads:
+                writer.write_raw("/camera/image_raw", 7, payload)
+    argv = ["--box", "1,1,20,20", "--no-progress", *_model()]
+    _fails(segment_bag.main, [tmp_path / "cdr", tmp_path / "out", *argv], capsys,
+           "the message at 7 ns on /camera/image_raw is not a valid sensor_msgs/msg/Image "
+           "(failed to deserialize ROS message")
+    _fails(segment_bag.main, [tmp_path / "empty", tmp_path / "out", *argv], capsys,
+           "/empty has no messages: nothing to segment")
+    assert not (tmp_path / "out").exists()
 
 
 def test_missing_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

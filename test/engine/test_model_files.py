@@ -72,6 +72,13 @@ def test_missing_file(model_pair, tmp_path):
     assert "nope.onnx: expected an ONNX model file; found no such file" in str(error)
 
 
+def test_a_directory_is_named_as_one(model_pair, tmp_path):
+    _, decoder = model_pair("edgesam_ros")
+    error = _error(tmp_path, decoder)
+    assert str(error) == (f"{tmp_path}: expected an ONNX model file; found a directory (give the "
+                          ".onnx file in it)")
+
+
 def test_not_onnx(model_pair, tmp_path):
     encoder, _ = model_pair("edgesam_ros")
     junk = tmp_path / "decoder.onnx"

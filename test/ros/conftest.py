@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from node_process import call_service
 
 rclpy = pytest.importorskip("rclpy", reason="rclpy is not installed (run through `make test`)")
 
@@ -106,12 +107,8 @@ class NodeHarness:
         assert wait_for(lambda: publisher.get_subscription_count() > 0), f"no subscriber: {topic}"
         return publisher
 
-    def call(self, srv_type: type, name: str, request: object, timeout: float = 10.0) -> object:
-        client = self.client.create_client(srv_type, name)
-        assert client.wait_for_service(timeout_sec=timeout), f"no service {name}"
-        future = client.call_async(request)
-        assert wait_for(future.done, timeout), f"{name} did not answer"
-        return future.result()
+    def call(self, srv_type: type, name: str, request: object) -> object:
+        return call_service(self.client, srv_type, name, request)
 
     def close(self) -> None:
         self.node.on_shutdown(None)

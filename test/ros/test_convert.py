@@ -101,5 +101,7 @@ def test_engine_images_drop_alpha_keep_colour_order_and_stretch_mono16():
     assert color == "bgr"
     mono, color = convert.to_engine_image(np.array([[100, 200], [300, 400]], np.uint16), "mono16")
     assert color == "mono" and mono.dtype == np.uint8 and (mono.min(), mono.max()) == (0, 255)
-    with pytest.raises(convert.ImageError, match="not a camera image"):
+    with pytest.raises(convert.ImageError) as error:
         convert.to_engine_image(SAMPLES["32FC1"], "32FC1")
+    assert str(error.value) == ("unsupported encoding '32FC1' for a camera image: use one of "
+                                "rgb8, bgr8, rgba8, bgra8, mono8, 8UC1, 8UC3, mono16")

@@ -236,7 +236,9 @@ def test_bad_prompts_are_rejected_and_reported(node, scene, prompt, reason, capf
         (lambda m: (setattr(m, "height", 0), setattr(m, "width", 0), setattr(m, "data", b"")),
          "empty image (0x0)"),
         (lambda m: setattr(m, "step", 3), "step 3 < 1920 bytes"),
-        (lambda m: setattr(m, "encoding", "16UC1"), "'16UC1' is not a camera image encoding"),
+        (lambda m: setattr(m, "encoding", "16UC1"),
+         "unsupported encoding '16UC1' for a camera image: use one of rgb8, bgr8, rgba8, bgra8, "
+         "mono8, 8UC1, 8UC3, mono16"),
     ],
     ids=["encoding", "short-data", "zero-size", "short-step", "depth-encoding"],
 )
@@ -474,7 +476,7 @@ def test_prompt_command_adds_an_object_and_clears_from_another_process(node, sce
         feeder.join()
 
 
-def test_default_qos_is_sensor_data_for_images_and_reliable_deep_for_prompts(node):
+def test_default_qos_is_sensor_data_for_images_and_reliable_keep_all_for_prompts(node):
     from rclpy.qos import HistoryPolicy, ReliabilityPolicy
 
     # The node's own subscriptions, not the ROS graph: every test module of this session names its
@@ -486,4 +488,4 @@ def test_default_qos_is_sensor_data_for_images_and_reliable_deep_for_prompts(nod
     assert (image.history, image.depth) == (HistoryPolicy.KEEP_LAST, 1)  # only the newest waits
     for topic in ("/edgesam/prompts", "/edgesam/prompt", "/image_mouse_left"):
         assert profiles[topic].reliability == ReliabilityPolicy.RELIABLE, topic
-    assert profiles["/edgesam/prompts"].depth == profiles["/edgesam/prompt"].depth == 100
+        assert profiles[topic].history == HistoryPolicy.KEEP_ALL, topic  # no burst is lost

@@ -7,9 +7,7 @@ and log text); the others drive an in-process node through its lifecycle.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import threading
 import time
 from pathlib import Path
 
@@ -17,6 +15,7 @@ import numpy as np
 import pytest
 import rclpy
 from conftest import NodeHarness, random_model_parameters, wait_for
+from node_process import NodeProcess
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image
@@ -55,43 +54,6 @@ def test_missing_model_stops_start_up_naming_the_path_and_how_to_get_one(tmp_pat
     assert "missing.onnx" in out.stderr and "docs/node.md" in out.stderr
 
 
-class RunningNode:
-    """The installed `segment_node` in a subprocess, its log lines collected as they come."""
-
-    def __init__(self, *ros_args: str) -> None:
-        if not EXE.is_file():
-            pytest.skip("not built with colcon (run `make build`)")
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "RCUTILS_LOGGING_BUFFERED_STREAM": "0"}
-        self.process = subprocess.Popen([str(EXE), "--ros-args", *ros_args], env=env, text=True,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        for line in self.process.stderr:
-            self.lines.append(line)
-
-    def wait_for_line(self, text: str, timeout: float = 30.0) -> str:
-        wait_for(lambda: any(text in line for line in self.lines)
-                 or self.process.poll() is not None, timeout)
-        found = [line for line in self.lines if text in line]
-        assert found, f"no log line with {text!r}:\n{''.join(self.lines)}"
-        return found[0]
-
-    def stop(self) -> int:
-        """Ctrl-C, as in a terminal; the exit code."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-        try:
-            code = self.process.wait(20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            code = self.process.wait(5)
-        self._reader.join(5)
-        return code
-
-
 def test_executable_runs_on_the_params_file_and_names_incompatible_qos(ros_node):
     """`ros2 run` with config/segment.yaml: active, typos and a QoS mismatch are logged.
 
@@ -99,7 +61,7 @@ def test_executable_runs_on_the_params_file_and_names_incompatible_qos(ros_node)
     publishes: nothing can flow, and the node must say so naming the topic and both profiles.
     """
     encoder, decoder = (random_model_parameters()[k] for k in ("model.encoder", "model.decoder"))
-    running = RunningNode(
+    running = NodeProcess(
         "-r", "__node:=edgesam_qos", "-r", "image:=/qos_check/image",
         "--params-file", str(REPO / "config" / "segment.yaml"),
         "-p", f"model.encoder:={encoder}", "-p", f"model.decoder:={decoder}",
@@ -107,7 +69,7 @@ def test_executable_runs_on_the_params_file_and_names_incompatible_qos(ros_node)
         "-p", "image.reliability:=reliable", "-p", "tracker.min_stabilty:=0.5",
     )
     try:
-        running.wait_for_line("active: segmenting /qos_check/image in prompt mode")
+        running.line("active: segmenting /qos_check/image in prompt mode")
         assert "ignoring unknown parameters: tracker.min_stabilty" in "".join(running.lines)
         if not messages.VISION_MSGS:
             assert sum("vision_msgs is not installed" in line for line in running.lines) == 1
@@ -118,7 +80,7 @@ def test_executable_runs_on_the_params_file_and_names_incompatible_qos(ros_node)
                 "incompatible QoS on /qos_check/image" in line for line in running.lines):
             camera.publish(frame)
             rclpy.spin_once(ros_node, timeout_sec=0.1)
-        line = running.wait_for_line("incompatible QoS on /qos_check/image", 1)
+        line = running.line("incompatible QoS on /qos_check/image", timeout=1)
         assert "our subscription has [reliability=reliable" in line, line
         assert "the publisher(s) have [reliability=best_effort" in line, line
         assert "image.reliability" in line

@@ -171,3 +171,103 @@ def test_id_image_encoding_is_the_narrowest_that_holds_every_id(top, encoding):
     msg = id_image(Header(), ids)
     assert msg.encoding == encoding
     np.testing.assert_array_equal(convert.image_to_array(msg), ids)
+
+
+# ---------------------------------------------------------------------- limits and hostile input
+
+
+def refine(object_id, count, stamp_ns=0) -> PromptRequest:
+    points = [[80 + i % 10, 80 + i // 10 % 10] for i in range(count)]
+    prompt = UserPrompt(points=points, labels=[1] * count, object_id=object_id)
+    return PromptRequest("refine", prompt, stamp_ns)
+
+
+@pytest.mark.parametrize(
+    ("request_", "reason"),
+    [
+        (PromptRequest("add", UserPrompt(points=[[80, 80]] * 65, labels=[1] * 65)),
+         "add rejected: 65 points > limits.max_points (64): send fewer points"),
+        (add(80, 80, label="x" * 257),
+         "add rejected: label of 257 characters > limits.max_label_length (256)"),
+        (PromptRequest("add", UserPrompt(points=[[80, 80]], labels=[1]), 0, "other_camera"),
+         "add rejected: prompt frame_id 'other_camera' is not the image's 'camera': its pixels "
+         "belong to another camera (leave frame_id empty to apply to any)"),
+    ],
+    ids=["points", "label", "frame_id"],
+)
+def test_prompts_over_a_limit_or_for_another_camera_are_rejected_and_nothing_else(
+    request_, reason
+):
+    from edgesam_ros.ros.messages import rejected_segmentation
+
+    s = session()
+    s.submit(add(250, 100))
+    s.submit(request_)
+    outcome = s.process(IMAGE, "rgb", S, "camera")
+    assert [o.mask.box for o in outcome.result.objects] == [RECTS[1]]  # the good one is there
+    (rejected,) = outcome.rejected
+    assert rejected.object_id == 0
+    assert rejected_segmentation(rejected).status_message == reason
+
+
+def test_prompts_with_an_empty_frame_id_apply_to_any_camera():
+    s = session()
+    s.submit(PromptRequest("add", UserPrompt(points=[[80, 80]], labels=[1]), 0, ""))
+    s.submit(PromptRequest("add", UserPrompt(points=[[250, 100]], labels=[1]), 0, "camera"))
+    outcome = s.process(IMAGE, "rgb", S, "camera")
+    assert [o.mask.box for o in outcome.result.objects] == RECTS[:2] and not outcome.rejected
+
+
+def test_refinements_of_one_object_on_one_frame_are_bounded_together():
+    s = session()
+    s.submit(add(80, 80))
+    s.process(IMAGE, "rgb", S)
+    s.submit(refine(1, 40))
+    s.submit(refine(1, 24))  # 64 in all: accepted
+    s.submit(refine(1, 1))  # 65: refused
+    (rejected,) = s.process(IMAGE, "rgb", 2 * S).rejected
+    assert rejected.reason == ("refinements of object 1 on one frame add up to 65 points > "
+                               "limits.max_points (64)")
+    s.submit(refine(1, 64))  # the count starts again on the next frame
+    assert s.process(IMAGE, "rgb", 3 * S).rejected == []
+
+
+def test_limits_are_run_time_settings():
+    from edgesam_ros.ros.limits import Limits
+
+    s = session(limits=Limits(max_points=2))
+    s.submit(PromptRequest("add", UserPrompt(points=[[80, 80]] * 3, labels=[1] * 3)))
+    assert "3 points > limits.max_points (2)" in s.process(IMAGE, "rgb", S).rejected[0].reason
+
+
+def test_a_full_queue_refuses_prompts_but_never_settings_or_clear():
+    from edgesam_ros.ros.limits import Limits
+
+    s = session(limits=Limits(max_pending_prompts=3))
+    assert [s.submit(add(80, 80)) for _ in range(4)] == [True, True, True, False]
+    assert s.submit(ClearRequest()) and s.submit(Settings(limits=Limits(max_pending_prompts=3)))
+    s.process(IMAGE, "rgb", S)
+    assert s.submit(add(80, 80))  # drained by the frame: room again
+
+
+def test_a_whole_message_refusal_comes_back_as_a_rejected_new_object():
+    from edgesam_ros.ros.messages import rejected_segmentation
+    from edgesam_ros.ros.session import Refusal
+
+    s = session()
+    s.submit(Refusal("add", "101 prompts in one message > limits.max_prompts (100): split it"))
+    (rejected,) = s.process(IMAGE, "rgb", S).rejected
+    out = rejected_segmentation(rejected)
+    assert (out.id, out.status_message) == (0, "add rejected: 101 prompts in one message > "
+                                            "limits.max_prompts (100): split it")
+
+
+def test_a_prompt_ahead_of_images_that_stop_advancing_waits_a_bounded_number_of_frames():
+    s = session(max_wait_frames=3)
+    s.submit(add(80, 80, stamp_ns=3 * S))
+    for _ in range(3):  # the camera repeats stamp 2 s
+        assert s.process(IMAGE, "rgb", 2 * S).result.objects == []
+    outcome = s.process(IMAGE, "rgb", 2 * S)
+    assert [o.state for o in outcome.result.objects] == [State.NEW]
+    assert outcome.notes[1] == ("prompt stamp 1.00 s ahead of the images (no such image within "
+                                "prompts.max_wait_frames = 3 frames): applied to this one")
