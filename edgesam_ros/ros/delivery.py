@@ -1,0 +1,76 @@
+"""Frames lost before the node: counted from gaps in the camera's header stamps.
+
+A best-effort frame the transport loses never reaches a callback, so the node's own counters
+(received, processed, dropped by the worker) cannot show it. Camera drivers stamp frames at their
+frame period, so a gap of k periods between two consecutive stamps means k - 1 frames were
+published and never arrived.
+
+The period is estimated from recent stamp intervals: with losses, intervals cluster at 1, 2, 3...
+periods, so the estimate is the median of the intervals close to the shortest recent one (within
+`CLUSTER`), which are single periods. Until `MIN_INTERVALS` intervals are known nothing is
+counted. Stamps that go backwards (a bag looping, a driver restarting) or jump by more than
+`MAX_GAP_PERIODS` (a paused camera) restart the estimate instead of counting losses; frames
+without a stamp (0) are ignored. If no two consecutive frames ever arrive the estimate is a
+multiple of the period and losses are undercounted: the bench compares with the publisher's count.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+
+import numpy as np
+
+INTERVALS = 30  # recent stamp intervals kept for the period estimate
+MIN_INTERVALS = 3
+CLUSTER = 1.5  # intervals up to this times the shortest one count as single periods
+MAX_GAP_PERIODS = 100
+
+
+class StampGaps:
+    """Counts frames missing between consecutive header stamps of one camera topic."""
+
+    def __init__(self) -> None:
+        self._intervals: deque[int] = deque(maxlen=INTERVALS)
+        self._last_ns = 0
+        self._lock = threading.Lock()  # diagnostics read from the timer, stamps come from callbacks
+        self.lost = 0
+
+    def period_ns(self) -> float:
+        """The estimated camera period in nanoseconds, 0.0 while unknown."""
+        if len(self._intervals) < MIN_INTERVALS:
+            return 0.0
+        intervals = np.fromiter(self._intervals, np.float64)
+        single = intervals[intervals <= CLUSTER * intervals.min()]
+        return float(np.median(single))
+
+    def on_stamp(self, stamp_ns: int) -> int:
+        """Record a received frame's stamp; returns how many frames were lost just before it."""
+        if stamp_ns <= 0:
+            return 0
+        with self._lock:
+            last, self._last_ns = self._last_ns, max(stamp_ns, self._last_ns)
+            if not last or stamp_ns == last:
+                return 0
+            if stamp_ns < last:  # time went back: a new recording, nothing to compare with
+                self._intervals.clear()
+                self._last_ns = stamp_ns
+                return 0
+            gap = stamp_ns - last
+            period = self.period_ns()
+            if period and gap > MAX_GAP_PERIODS * period:  # the camera paused or restarted
+                self._intervals.clear()
+                return 0
+            self._intervals.append(gap)
+            missing = max(0, round(gap / period) - 1) if period else 0
+            self.lost += missing
+            return missing
+
+    def values(self) -> dict[str, str]:
+        """Diagnostics entries: frames lost before the node and the camera rate from stamps."""
+        with self._lock:
+            period = self.period_ns()
+        return {
+            "frames lost before node": str(self.lost),
+            "camera rate from stamps (Hz)": f"{1e9 / period:.1f}" if period else "unknown",
+        }
