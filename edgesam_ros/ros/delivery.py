@@ -5,13 +5,17 @@ A best-effort frame the transport loses never reaches a callback, so the node's 
 frame period, so a gap of k periods between two consecutive stamps means k - 1 frames were
 published and never arrived.
 
-The period is estimated from recent stamp intervals: with losses, intervals cluster at 1, 2, 3...
-periods, so the estimate is the median of the intervals close to the shortest recent one (within
-`CLUSTER`), which are single periods. Until `MIN_INTERVALS` intervals are known nothing is
-counted. Stamps that go backwards (a bag looping, a driver restarting) or jump by more than
-`MAX_GAP_PERIODS` (a paused camera) restart the estimate instead of counting losses; frames
-without a stamp (0) are ignored. If no two consecutive frames ever arrive the estimate is a
-multiple of the period and losses are undercounted: the bench compares with the publisher's count.
+The period is estimated from recent stamp intervals. With losses, intervals cluster at 1, 2, 3...
+periods: the intervals close to the shortest recent one (within `CLUSTER`) are single periods, but
+cutting at the shortest one biases their median low when stamps jitter. So the estimate is the
+lower median of all recent intervals (an observed interval: one period when fewer than half the
+frames are lost, else a whole multiple), divided by the multiple of the short cluster's median it
+is. Stamp jitter up to about 10 % of the period (intervals within +-20 %) is tolerated. Until
+`MIN_INTERVALS` intervals are known nothing is counted. Stamps that go backwards (a bag looping,
+a driver restarting) or jump by more than `MAX_GAP_PERIODS` (a paused camera) restart the
+estimate instead of counting losses; frames without a stamp (0) are ignored. If no two
+consecutive frames ever arrive the estimate is a multiple of the period and losses are
+undercounted: the delivery bench compares with the publisher's count.
 """
 
 from __future__ import annotations
@@ -40,9 +44,10 @@ class StampGaps:
         """The estimated camera period in nanoseconds, 0.0 while unknown."""
         if len(self._intervals) < MIN_INTERVALS:
             return 0.0
-        intervals = np.fromiter(self._intervals, np.float64)
-        single = intervals[intervals <= CLUSTER * intervals.min()]
-        return float(np.median(single))
+        intervals = np.sort(np.fromiter(self._intervals, np.float64))
+        single = float(np.median(intervals[intervals <= CLUSTER * intervals[0]]))
+        typical = intervals[(len(intervals) - 1) // 2]
+        return float(typical / max(1, round(typical / single)))
 
     def on_stamp(self, stamp_ns: int) -> int:
         """Record a received frame's stamp; returns how many frames were lost just before it."""
