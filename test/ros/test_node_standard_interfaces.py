@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
-import rclpy
 import yaml
-from conftest import random_model_parameters, wait_for
+from conftest import NodeHarness, random_model_parameters, wait_for
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import Log, Parameter, ParameterType, ParameterValue
 from rcl_interfaces.srv import (
@@ -19,7 +17,6 @@ from rcl_interfaces.srv import (
     ListParameters,
     SetParameters,
 )
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.parameter import Parameter as RclpyParameter
 
@@ -32,33 +29,15 @@ FQN = f"{NAMESPACE}/{NAME}"
 SUCCESS = TransitionCallbackReturn.SUCCESS
 
 
-class Rig:
-    """A SegmentNode (in NAMESPACE) and a client node spun by one executor in a thread."""
+class Rig(NodeHarness):
+    """A SegmentNode in NAMESPACE and a client node, spinning (the node stays unconfigured)."""
 
     def __init__(self, name: str = NAME, **parameters: object) -> None:
-        overrides = [RclpyParameter(k, value=v) for k, v in parameters.items()]
-        self.node = SegmentNode(name, namespace=NAMESPACE, parameter_overrides=overrides)
-        self.fqn = f"{NAMESPACE}/{name}"
-        self.client = rclpy.create_node("edgesam_std_client")
-        self.executor = SingleThreadedExecutor()
-        for node in (self.node, self.client):
-            self.executor.add_node(node)
-        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
-        self.thread.start()
+        super().__init__(parameters, name, NAMESPACE)
+        self.spin()
 
     def call(self, srv_type: type, service: str, request: object) -> object:
-        client = self.client.create_client(srv_type, f"{self.fqn}/{service}")
-        assert client.wait_for_service(timeout_sec=10), service
-        future = client.call_async(request)
-        assert wait_for(future.done, 10), f"{service} did not answer"
-        return future.result()
-
-    def close(self) -> None:
-        self.node.on_shutdown(None)
-        self.executor.shutdown()
-        self.thread.join(5)
-        self.node.destroy_node()
-        self.client.destroy_node()
+        return super().call(srv_type, f"{self.prefix}/{service}", request)
 
 
 @pytest.fixture
@@ -158,7 +137,7 @@ def test_engine_warnings_reach_rosout_from_the_node(ros_context):
         rig.client.create_subscription(Log, "/rosout", logs.append, qos.profile("reliable", 100))
         assert wait_for(lambda: rig.client.count_publishers("/rosout") >= 2, 10)
         assert rig.node.trigger_configure() == SUCCESS
-        expected = f"{rig.fqn.strip('/').replace('/', '.')}.engine"  # robot7.edgesam_logs.engine
+        expected = f"{rig.prefix.strip('/').replace('/', '.')}.engine"  # robot7.edgesam_logs.engine
 
         def fallback() -> list[Log]:
             return [m for m in logs if m.name == expected and "CUDAExecutionProvider" in m.msg]
