@@ -29,6 +29,7 @@ INTERVALS = 30  # recent stamp intervals kept for the period estimate
 MIN_INTERVALS = 3
 CLUSTER = 1.5  # intervals up to this times the shortest one count as single periods
 MAX_GAP_PERIODS = 100
+WARN_SHARE = 0.05  # losses above this share of the camera's frames since the last report warn
 
 
 class StampGaps:
@@ -39,6 +40,8 @@ class StampGaps:
         self._last_ns = 0
         self._lock = threading.Lock()  # diagnostics read from the timer, stamps come from callbacks
         self.lost = 0
+        self._reported = (0, 0)  # (lost, stamps seen) at the last `loss_warning`
+        self._seen = 0
 
     def period_ns(self) -> float:
         """The estimated camera period in nanoseconds, 0.0 while unknown."""
@@ -54,6 +57,7 @@ class StampGaps:
         if stamp_ns <= 0:
             return 0
         with self._lock:
+            self._seen += 1
             last, self._last_ns = self._last_ns, max(stamp_ns, self._last_ns)
             if not last or stamp_ns == last:
                 return 0
@@ -79,3 +83,14 @@ class StampGaps:
             "frames lost before node": str(self.lost),
             "camera rate from stamps (Hz)": f"{1e9 / period:.1f}" if period else "unknown",
         }
+
+    def loss_warning(self) -> str:
+        """Why frames are missing if over WARN_SHARE were lost since the last call, else ""."""
+        with self._lock:
+            lost, seen = self.lost - self._reported[0], self._seen - self._reported[1]
+            self._reported = (self.lost, self._seen)
+        if lost <= WARN_SHARE * (lost + seen):
+            return ""
+        return (f"{lost} of {lost + seen} camera frames lost before the node (header stamp "
+                "gaps): give the camera driver and the node a large-image DDS profile "
+                "(docs/node.md, Large images across processes)")

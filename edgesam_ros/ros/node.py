@@ -419,6 +419,8 @@ class SegmentNode(LifecycleNode):
                 f"no images on {self._input_topic}: check the topic, and image.reliability "
                 "against the camera's QoS"
             )
+        elif warning := self._gaps.loss_warning():
+            level, message = DiagnosticStatus.WARN, warning
         else:
             level, message = DiagnosticStatus.OK, "segmenting"
         array = DiagnosticArray()

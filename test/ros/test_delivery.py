@@ -67,3 +67,17 @@ def test_frames_without_a_stamp_are_ignored(stamp):
     feed(gaps, [0, 1, 2, 3])
     assert gaps.on_stamp(stamp) == 0
     assert gaps.on_stamp(T0 + 4 * PERIOD) == 0 and gaps.lost == 0
+
+
+def test_losses_above_five_percent_since_the_last_report_warn():
+    gaps = StampGaps()
+    feed(gaps, list(range(40)))
+    assert gaps.loss_warning() == ""  # none lost
+    feed(gaps, [41, 42, 43, 44, 45, 46, 47, 48, 49, 50])  # frame 40 lost: 1 of 11
+    assert gaps.loss_warning() == (
+        "1 of 11 camera frames lost before the node (header stamp gaps): give the camera "
+        "driver and the node a large-image DDS profile (docs/node.md, Large images across "
+        "processes)")
+    assert gaps.loss_warning() == ""  # reported once
+    feed(gaps, list(range(52, 92)))  # frame 51 lost: 1 of 41, under 5 %
+    assert gaps.loss_warning() == "" and gaps.lost == 2

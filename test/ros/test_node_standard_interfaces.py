@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
 import yaml
 from conftest import NodeHarness, random_model_parameters, wait_for
-from diagnostic_msgs.msg import DiagnosticArray
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rcl_interfaces.msg import Log, Parameter, ParameterType, ParameterValue
 from rcl_interfaces.srv import (
     DescribeParameters,
@@ -19,10 +21,12 @@ from rcl_interfaces.srv import (
 )
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.parameter import Parameter as RclpyParameter
+from sensor_msgs.msg import Image
 
-from edgesam_ros.ros import qos
+from edgesam_ros.ros import convert, qos
 from edgesam_ros.ros.node import SegmentNode
 
+msg = pytest.importorskip("edgesam_ros.msg", reason="interfaces not built (run `make build`)")
 pytestmark = pytest.mark.ros
 NAMESPACE, NAME = "/robot7", "edgesam_std"
 FQN = f"{NAMESPACE}/{NAME}"
@@ -119,14 +123,30 @@ def test_a_dumped_parameter_file_is_accepted_without_warnings(rig, tmp_path, cap
     rig.close = lambda: None  # closed above
 
 
-def test_diagnostics_status_names_the_node_with_its_namespace(rig):
+def test_diagnostics_name_the_node_with_its_namespace_and_count_frames_lost_before_it(rig):
+    """Frames 0-9 and 13-17 of a 10 Hz camera arrive: 3 were lost on the way, and it says so."""
     statuses: list = []
     rig.client.create_subscription(
         DiagnosticArray, "/diagnostics", lambda m: statuses.extend(m.status),
         qos.profile("reliable", 10))
     assert rig.node.autostart()
-    assert wait_for(lambda: any(s.name.startswith(FQN) for s in statuses), 10)
-    assert {s.name for s in statuses if NAME in s.name} == {f"{FQN}: segmentation"}
+    results = rig.listen(msg.SegmentationArray, f"{FQN}/segmentation")
+    camera = rig.publisher(Image, f"{NAMESPACE}/image")
+    for frame in [*range(10), *range(13, 18)]:
+        image = convert.array_to_image(np.zeros((48, 64, 3), np.uint8), "rgb8")
+        image.header.stamp.sec, image.header.stamp.nanosec = 100 + frame // 10, frame % 10 * 10**8
+        camera.publish(image)
+        assert wait_for(lambda image=image: any(r.header == image.header for r in results), 10)
+    count = len(statuses)
+    assert wait_for(lambda: any(s.name.startswith(FQN) for s in statuses[count:]), 10)
+    ours = [s for s in statuses if NAME in s.name]
+    assert {s.name for s in ours} == {f"{FQN}: segmentation"}
+    values = {kv.key: kv.value for kv in ours[-1].values}
+    assert (values["frames received"], values["frames lost before node"],
+            values["camera rate from stamps (Hz)"]) == ("15", "3", "10.0")
+    warned = [s for s in ours if "lost before the node" in s.message]  # once, after the gap
+    assert len(warned) == 1 and warned[0].level == DiagnosticStatus.WARN
+    assert re.match(r"3 of \d+ camera frames lost before the node", warned[0].message)
 
 
 def test_engine_warnings_reach_rosout_from_the_node(ros_context):
