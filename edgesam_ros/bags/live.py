@@ -22,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -163,7 +164,8 @@ def _node_arguments(namespace: str, image_topic: str, model: tuple[Path, Path] |
     return arguments
 
 
-def _wait(done: object, timeout: float, alive: subprocess.Popen) -> bool:
+def _wait(done: Callable[[], object], timeout: float, alive: subprocess.Popen) -> bool:
+    """Poll `done()` until true, `timeout` seconds pass or the `alive` process ends."""
     deadline = time.monotonic() + timeout
     while not done() and time.monotonic() < deadline and alive.poll() is None:
         time.sleep(0.05)
