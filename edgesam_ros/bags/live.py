@@ -237,5 +237,6 @@ def run_live(
     finally:
         node.stop()
         executor.shutdown()
+        spinner.join(5)  # before the context goes: no DDS thread may outlive its participant
         helper.destroy_node()
         rclpy.shutdown(context=context)
