@@ -16,9 +16,12 @@ rclpy: the launch file and the bag tools use it before any participant exists.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
+
+log = logging.getLogger("edgesam_ros.dds")
 
 #: The `dds_profile` / `--dds-profile` value naming the shipped profile.
 SHIPPED = "large_images"
@@ -77,7 +80,8 @@ def apply(profile: str, env: MutableMapping[str, str] | None = None) -> str:
     A profile the user exported already wins over the shipped default (their DDS set-up knows
     better), an explicit path replaces it, and "" removes both variables (Fast DDS defaults).
     A missing file is a ValueError: Fast DDS would only log an XML error and carry on with the
-    defaults that lose frames.
+    defaults that lose frames. Only the shipped default may be missing (a pip install without
+    the package's share directory): then this warns and changes nothing.
     """
     env = os.environ if env is None else env
     chosen = user_profile(env)
@@ -85,7 +89,11 @@ def apply(profile: str, env: MutableMapping[str, str] | None = None) -> str:
         return chosen
     path = resolve(profile)
     if path and not Path(path).is_file():
-        raise ValueError(f"DDS profile {path} does not exist")
+        if profile != SHIPPED:
+            raise ValueError(f"DDS profile {path} does not exist")
+        log.warning("the shipped DDS profile %s is not installed: large camera frames may be "
+                    "lost between processes (docs/node.md)", path)
+        return chosen
     for name in (FASTDDS_VARIABLE, FASTRTPS_VARIABLE):
         env.pop(name, None)
     env.update(environment(path))

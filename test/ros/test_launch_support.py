@@ -132,3 +132,14 @@ def test_shipped_profile_gives_shared_memory_room_for_camera_frames():
     assert rtps.findtext("d:useBuiltinTransports", namespaces=ns) == "false"
     used = [t.text for t in rtps.iterfind("d:userTransports/d:transport_id", ns)]
     assert sorted(used) == sorted(transports)
+
+
+def test_a_missing_shipped_profile_warns_and_changes_nothing(tmp_path, monkeypatch, caplog):
+    """A pip install has no share/edgesam_ros/config: play must still work, saying so."""
+    monkeypatch.setattr(dds_profile, "share_config_dir", lambda: tmp_path)
+    env = {"ROS_DISTRO": "kilted"}
+    assert dds_profile.apply(dds_profile.SHIPPED, env) == ""
+    assert env == {"ROS_DISTRO": "kilted"}
+    assert caplog.messages == [f"the shipped DDS profile {tmp_path / dds_profile.SHIPPED_FILE} "
+                               "is not installed: large camera frames may be lost between "
+                               "processes (docs/node.md)"]
