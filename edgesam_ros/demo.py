@@ -1,8 +1,10 @@
 """`edgesam-ros demo --out out`: the whole pipeline on a procedural camera bag, in a few minutes.
 
 1. renders the "demo" sequence into an MCAP camera bag with box prompts and ground truth;
-2. live path: replays it over DDS (sensor-data QoS) into the segment node in this process and
-   records what the node publishes (frames the node is too slow for are dropped by design);
+2. live path, as users run it: `edgesam-ros play` in one process replays it over DDS
+   (sensor-data QoS) into the segment node in another, with the shipped DDS profile on both
+   sides, and this process records what the node publishes and what it says it received, lost
+   before it and dropped (frames the node is too slow for are dropped by design);
 3. offline path: `segment-bag` on every frame, with an overlay MP4;
 4. leaves under OUT: the input bag, the segmented bag, the MP4, a contact sheet PNG (prediction
    above ground truth for a few frames), a small COCO dataset exported from the segmented bag
@@ -33,6 +35,7 @@ from edgesam_ros.datasets.export import ExportOptions, ExportSummary, export
 from edgesam_ros.datasets.selection import Selection
 from edgesam_ros.engine.bundled import bundled_model_paths
 from edgesam_ros.engine.errors import ModelError
+from edgesam_ros.ros import dds_profile
 from edgesam_ros.ros.messages import stamp_ns
 from edgesam_ros.tracking.metrics import jaccard
 from edgesam_ros.visualization import draw_instances
@@ -131,7 +134,12 @@ def run_demo(out: Path, model: tuple[Path, Path], rate: float, seed: int) -> str
 
     live = run_live(source, IMAGE_TOPIC, model, rate)
     live_score = score(truth, live.id_images)
-    print(f"[demo] live: {live.processed}/{live.images_published} frames processed", flush=True)
+    delivery = (f"node process received {live.count('frames received')}/"
+                f"{live.images_published} frames, lost before it "
+                f"{live.count('frames lost before node')}, dropped by it "
+                f"{live.count('frames dropped')}")
+    print(f"[demo] live: {live.processed}/{live.images_published} frames processed "
+          f"({delivery})", flush=True)
 
     engine = load_engine(*model)
     options = SegmentOptions(mp4=out / "demo_overlay.mp4", overwrite=True)
@@ -146,11 +154,12 @@ def run_demo(out: Path, model: tuple[Path, Path], rate: float, seed: int) -> str
         "",
         "| path | frames | fps | J&F | J | F |",
         "|---|---|---|---|---|---|",
-        _line(f"live (bag at {rate:g}x -> node over DDS, drops by design)",
+        _line(f"live (`play` at {rate:g}x -> node process over DDS, drops by design)",
               f"{live.processed}/{live.images_published}", live.fps, live_score),
         _line("offline (segment-bag, every frame)", f"{offline.frames}/{offline.total_frames}",
               offline.fps, offline_score),
         "",
+        f"live delivery: {delivery}",
         f"live latency (image received -> result published): {live.mean_total_ms:.0f} ms mean",
         f"outputs in {out}: demo_camera/ (input bag + ground truth), demo_segmented/ "
         "(segmented bag), demo_overlay.mp4, demo_contact_sheet.png",
@@ -177,6 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
 
     def body() -> int:
+        dds_profile.apply(dds_profile.SHIPPED)  # this process records the node's id images
         summary = run_demo(args.out, _model(args.encoder, args.decoder), args.rate, args.seed)
         print(summary)
         return 0

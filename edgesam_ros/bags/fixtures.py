@@ -144,6 +144,7 @@ def make_bag(out: Path, options: FixtureOptions, overwrite: bool = False) -> Gro
     period_ns = round(1e9 / options.fps)
     first_frames: dict[int, tuple[int, list[float]]] = {}  # id -> (frame, box) of its prompt
     id_images, stamps = [], []
+    out.parent.mkdir(parents=True, exist_ok=True)  # `make-bag runs/today/cam` as mkdir -p would
     with BagWriter(out, options.storage, overwrite) as writer:
         _declare_topics(writer, options)
         for t, scene in enumerate(sequence):

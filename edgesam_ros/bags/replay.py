@@ -36,8 +36,12 @@ from rclpy.qos import (
 )
 from rosbags.interfaces import Connection, ConnectionExtRosbag2, Qos, QosDurability, QosReliability
 
+from edgesam_ros.ros import dds_profile
+
 from .errors import EXIT_INTERRUPTED, BagError, run_cli
 from .storage import open_bag, read_messages
+
+WAIT_FOR_S = 30.0  # how long --wait-for waits for subscribers
 
 
 @dataclass(frozen=True)
@@ -212,6 +216,13 @@ def parser() -> argparse.ArgumentParser:
                    metavar="OLD:=NEW", help="publish topic OLD as NEW (repeatable)")
     p.add_argument("-d", "--delay", type=float, default=0.5, metavar="SECONDS",
                    help="wait after creating publishers, for discovery (default 0.5)")
+    p.add_argument("--wait-for", action="append", default=[], metavar="TOPIC",
+                   help="before playing, wait up to 30 s until TOPIC (a recorded name) has a "
+                   "subscriber (repeatable)")
+    p.add_argument("--dds-profile", default=dds_profile.SHIPPED, metavar="FILE",
+                   help="Fast DDS profile of the player: large_images (default, the package's "
+                   "config/fastdds_large_images.xml, unless FASTDDS_DEFAULT_PROFILES_FILE is "
+                   "set), a file, or '' for none; the subscribers need it too (docs/node.md)")
     return p
 
 
@@ -223,11 +234,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
 
     def body() -> int:
+        try:
+            dds_profile.apply(args.dds_profile)  # before rclpy.init: read at the first participant
+        except ValueError as error:
+            raise BagError(str(error)) from None
         context = Context()  # private: callers (tests, the demo) may have their own
         rclpy.init(args=[], context=context)  # our argv is not for rcl (OLD:=NEW!)
         node = rclpy.create_node("edgesam_bag_player", context=context)
         try:
             player = Player(node, args.bag, options)
+            unknown = sorted(set(args.wait_for) - set(player.publishers))
+            if unknown:
+                raise BagError(f"--wait-for {unknown[0]}: not a played topic")
+            if not player.wait_for_subscribers(args.wait_for, WAIT_FOR_S):
+                raise BagError(f"no subscriber on {', '.join(args.wait_for)} after {WAIT_FOR_S} s")
             try:
                 stats = player.play()
             except KeyboardInterrupt:

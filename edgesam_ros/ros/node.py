@@ -33,7 +33,8 @@ from std_srvs.srv import SetBool, Trigger
 from edgesam_ros.engine import ModelError, SamEngine
 from edgesam_ros.msg import ObjectPrompt, ObjectPromptArray, SegmentationArray
 
-from . import convert, limits, messages, params, pointcloud, qos
+from . import convert, limits, log_bridge, messages, params, pointcloud, qos
+from .delivery import StampGaps
 from .diagnostics import ProblemLog, Stats, status
 from .session import ClearRequest, Refusal, Session
 from .worker import LatestWorker
@@ -79,6 +80,8 @@ class SegmentNode(LifecycleNode):
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self._problems = ProblemLog(self.get_logger(), self._values["log_throttle"])
         self._stats = Stats()
+        self._gaps = StampGaps()  # frames lost before the node (transport), from header stamps
+        self._log_bridge = log_bridge.attach(self.get_logger())  # engine warnings to /rosout
         self._worker: LatestWorker[Frame] = LatestWorker(self._process, self._on_worker_error)
         self._session: Session | None = None
         self._enabled = True
@@ -103,7 +106,8 @@ class SegmentNode(LifecycleNode):
 
     @_logged
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
-        unknown = params.unknown_names(params.overrides(self))
+        unknown = [n for n in params.unknown_names(params.overrides(self))
+                   if not self.has_parameter(n)]  # rclpy's own (start_type_description_service)
         if unknown:
             self.get_logger().warning(f"ignoring unknown parameters: {', '.join(unknown)}")
         try:
@@ -158,6 +162,10 @@ class SegmentNode(LifecycleNode):
 
     def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
         return self.on_shutdown(state)
+
+    def destroy_node(self) -> None:
+        log_bridge.detach(self._log_bridge)
+        super().destroy_node()
 
     def _load_engine(self) -> SamEngine | None:
         """The configured model, or None after logging which file failed and what to do."""
@@ -246,6 +254,7 @@ class SegmentNode(LifecycleNode):
 
     def _on_image(self, msg: Image | CompressedImage) -> None:
         self._stats.on_received()
+        self._gaps.on_stamp(messages.stamp_ns(msg.header))
         if self._enabled and self._worker.offer(Frame(msg, time.perf_counter())):
             self._stats.on_dropped()
 
@@ -314,6 +323,13 @@ class SegmentNode(LifecycleNode):
         return response
 
     def _on_set_parameters(self, changes: Sequence[rclpy.parameter.Parameter]) -> Any:
+        """`_check_parameters`, and a rejected change leaves the declared type as it was."""
+        result = self._check_parameters(changes)
+        if not result.successful:
+            params.keep_types(self, changes)
+        return result
+
+    def _check_parameters(self, changes: Sequence[rclpy.parameter.Parameter]) -> Any:
         """Validate changes; dynamic ones reach the worker, static ones wait for configure."""
         values = dict(self._values)
         for change in changes:
@@ -420,6 +436,7 @@ class SegmentNode(LifecycleNode):
             "objects": str(self._session.object_count if self._session else 0),
             **{f"prompts {k}": str(n) for k, n in self._prompts.items()},
             **self._problems.values(),
+            **self._gaps.values(),
         })
         if not self._enabled:
             level, message = DiagnosticStatus.OK, "disabled (~/enable)"
@@ -428,12 +445,14 @@ class SegmentNode(LifecycleNode):
                 f"no images on {self._input_topic}: check the topic, and image.reliability "
                 "against the camera's QoS"
             )
+        elif warning := self._gaps.loss_warning():
+            level, message = DiagnosticStatus.WARN, warning
         else:
             level, message = DiagnosticStatus.OK, "segmenting"
         array = DiagnosticArray()
         array.header.stamp = self.get_clock().now().to_msg()
-        array.status = [status(f"{self.get_name()}: segmentation", values["provider"], level,
-                               message, values)]
+        name = f"{self.get_fully_qualified_name()}: segmentation"  # /robot1/edgesam: ...
+        array.status = [status(name, values["provider"], level, message, values)]
         self._outputs["/diagnostics"].publish(array)
 
 

@@ -347,3 +347,15 @@ def current(node: Any) -> dict[str, Any]:
 def overrides(node: Any) -> list[str]:
     """Names given to the node by parameter files or the command line."""
     return list(getattr(node, "_parameter_overrides", {}))
+
+
+def keep_types(node: Any, rejected: Iterable[Any]) -> None:
+    """Give the rejected parameters' descriptors back the type of their current values.
+
+    With `dynamic_typing`, rclpy writes a new value's type into the stored descriptor before the
+    on-set callback decides, and leaves it there when the callback rejects the value: `ros2 param
+    describe` would then report a string type for a parameter whose value is still a double.
+    """
+    for change in rejected:
+        if node.has_parameter(change.name):
+            node.describe_parameter(change.name).type = node.get_parameter(change.name).type_.value

@@ -246,9 +246,10 @@ class Tracker:
         for track in list(self._tracks.values()):
             if track.born == self._frame:
                 problem = bounds_problem(track.first_prompt, size)
-                if problem:
+                if problem:  # never shown: its id is not consumed; a new object reports id 0
                     del self._tracks[track.id]
-                    self._reject("add", track.id, track.first_prompt, problem)
+                    self._used_ids.discard(track.id)
+                    self._reject("add", track.first_prompt.object_id, track.first_prompt, problem)
                     continue
             if track.refine is not None:
                 problem = bounds_problem(track.refine, size)

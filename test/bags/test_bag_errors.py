@@ -190,3 +190,11 @@ def test_copying_a_topic_without_definition_of_an_unknown_type(tmp_path: Path) -
     with expected, BagWriter(tmp_path / "out", "mcap") as writer:
         writer.copy_topic(unknown)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_make_bag_creates_the_missing_parents_of_out(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "runs" / "today" / "cam"
+    assert fixtures.main([str(out), "--preset", "tiny", "--frames", "2"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["cam.db3", "groundtruth.json", "groundtruth.npz", "metadata.yaml"])
+    assert capsys.readouterr().out.startswith(f"wrote {out} (sqlite3): 2 frames")

@@ -1,4 +1,4 @@
-"""End to end over DDS: fixture bag -> replay -> segment node -> recorder -> J&F vs ground truth.
+"""End to end over DDS: fixture bag -> `play` process -> segment node process -> recorder -> J&F.
 
 What is accepted: the node drops frames by design when it is slower than the bag (sensor-data
 QoS, newest frame wins), so the test plays at half speed and asks for at least a third of the

@@ -24,6 +24,7 @@ from edgesam_ros.bags import fixtures, replay
 from edgesam_ros.bags.errors import BagError
 from edgesam_ros.bags.fixtures import FixtureOptions, make_bag
 from edgesam_ros.bags.replay import Player, PlayOptions
+from edgesam_ros.ros import dds_profile
 
 pytestmark = pytest.mark.ros
 FRAMES, FPS = 10, 10.0  # 0.9 s of bag
@@ -118,7 +119,15 @@ def test_bad_requests_are_clear_errors(ros_node: Node, timing_bag: Path) -> None
         replay.message_type("foo_msgs/msg/Bar")
 
 
-def test_cli_exit_codes(timing_bag: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.fixture
+def private_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`play` sets its DDS profile in os.environ: undo it for the tests after this one."""
+    for name in (dds_profile.FASTDDS_VARIABLE, dds_profile.FASTRTPS_VARIABLE, "ROS_DISTRO"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_cli_exit_codes(timing_bag: Path, capsys: pytest.CaptureFixture[str],
+                        private_environment: None) -> None:
     assert replay.main([str(timing_bag), "--topics", "/nope", "--delay", "0"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("play: error: topic /nope is not in the bag") and "\n" not in err
@@ -126,3 +135,35 @@ def test_cli_exit_codes(timing_bag: Path, capsys: pytest.CaptureFixture[str]) ->
             "--remap", f"{fixtures.IMAGE_TOPIC}:={PRIVATE}/cli"]
     assert replay.main(argv) == 0
     assert f"played {FRAMES} messages on 1 topics" in capsys.readouterr().out
+
+
+def test_cli_uses_the_shipped_dds_profile_and_waits_for_subscribers(
+    ros_node: Node, timing_bag: Path, capsys: pytest.CaptureFixture[str],
+    private_environment: None,
+) -> None:
+    received: list[Image] = []
+    ros_node.create_subscription(Image, f"{PRIVATE}/waited", received.append,
+                                 QoSProfile(depth=100, reliability=ReliabilityPolicy.BEST_EFFORT))
+    argv = [str(timing_bag), "--rate", "4", "--delay", "0", "--topics", fixtures.IMAGE_TOPIC,
+            "--remap", f"{fixtures.IMAGE_TOPIC}:={PRIVATE}/waited",
+            "--wait-for", fixtures.IMAGE_TOPIC]
+    assert replay.main(argv) == 0  # ros_node is spun in the background meanwhile
+    assert f"played {FRAMES} messages" in capsys.readouterr().out
+    deadline = time.monotonic() + 5
+    while len(received) < FRAMES and time.monotonic() < deadline:
+        time.sleep(0.05)
+    shipped = dds_profile.resolve(dds_profile.SHIPPED)
+    assert os.environ[dds_profile.FASTDDS_VARIABLE] == shipped  # set before its participant
+    assert len(received) == FRAMES  # with --delay 0, only --wait-for kept the first frames
+
+
+@pytest.mark.parametrize(("extra", "error"), [
+    (["--dds-profile", "/no/such.xml"], "play: error: DDS profile /no/such.xml does not exist"),
+    (["--wait-for", "/nope"], "play: error: --wait-for /nope: not a played topic"),
+])
+def test_cli_profile_and_wait_errors_are_one_line(
+    timing_bag: Path, capsys: pytest.CaptureFixture[str], private_environment: None,
+    extra: list[str], error: str,
+) -> None:
+    assert replay.main([str(timing_bag), "--delay", "0", *extra]) == 2
+    assert capsys.readouterr().err.strip() == error

@@ -71,26 +71,32 @@ def random_model_parameters(**extra: object) -> dict[str, object]:
 class NodeHarness:
     """A SegmentNode plus a client node, both spun by one executor in a background thread."""
 
-    def __init__(self, parameters: dict[str, object], name: str = "edgesam") -> None:
+    def __init__(self, parameters: dict[str, object], name: str = "edgesam",
+                 namespace: str = "") -> None:
         from rclpy.executors import SingleThreadedExecutor
         from rclpy.parameter import Parameter
 
         from edgesam_ros.ros.node import SegmentNode
 
         overrides = [Parameter(k, value=v) for k, v in parameters.items()]
-        self.node = SegmentNode(name, parameter_overrides=overrides)
+        self.node = SegmentNode(name, namespace=namespace or None,
+                                parameter_overrides=overrides)
         self.client = rclpy.create_node(f"{name}_test_client")
         self.executor = SingleThreadedExecutor()
         self.executor.add_node(self.node)
         self.executor.add_node(self.client)
         self._thread = threading.Thread(target=self.executor.spin, daemon=True)
-        self.prefix = f"/{name}"
+        self.prefix = f"{namespace}/{name}"
 
     def start(self) -> bool:
         """Drive the node to active (autostart) and start spinning."""
         ok = self.node.autostart()
-        self._thread.start()
+        self.spin()
         return ok
+
+    def spin(self) -> None:
+        """Start spinning (without driving the lifecycle)."""
+        self._thread.start()
 
     def listen(self, msg_type: type, topic: str, reliability: str = "reliable") -> list:
         from edgesam_ros.ros import qos

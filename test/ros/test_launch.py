@@ -1,5 +1,5 @@
 """launch/segment.launch.py stays thin: every argument is a node parameter, a remap or one of
-params_file / namespace / rviz.
+params_file / namespace / rviz / dds_profile.
 
 launch_ros is not installable everywhere (PyPI wheels have no launch_ros), so the mapping is read
 from the file's text (AST) and checked against the node itself; the tests that import or run the
@@ -27,7 +27,7 @@ from edgesam_ros.ros import params
 pytestmark = pytest.mark.ros
 REPO = Path(__file__).resolve().parents[2]
 LAUNCH = REPO / "launch" / "segment.launch.py"
-LAUNCH_ONLY_ARGS = {"params_file", "namespace", "rviz"}
+LAUNCH_ONLY_ARGS = {"params_file", "namespace", "rviz", "dds_profile"}
 TREE = ast.parse(LAUNCH.read_text())
 
 

@@ -221,6 +221,7 @@ def test_bad_prompts_are_rejected_and_reported(node, scene, prompt, reason, capf
     rejected = [o for o in result.objects if o.state == Seg.STATE_REJECTED]
     assert len(rejected) == 1, [o.status_message for o in result.objects]
     assert reason in rejected[0].status_message
+    assert rejected[0].id == prompt.object_id  # 0 for a new object (msg/ObjectSegmentation.msg)
     assert rejected[0].status_message.startswith(("add rejected", "refine rejected",
                                                   "remove rejected", "action 9 rejected"))
     log = capfd.readouterr().err

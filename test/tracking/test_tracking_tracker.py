@@ -143,12 +143,17 @@ def test_rejected_prompts_are_reported_once():
     result = tracker.step(engine, rgb, engine.encode(ids))
     reasons = [(r.action, r.object_id, r.reason) for r in result.rejected]
     assert len(reasons) == 8, reasons
-    assert ("add", outside, "a point lies outside the 320x240 image") in reasons
+    assert ("add", 0, "a point lies outside the 320x240 image") in reasons  # a new object: id 0
     assert ("refine", 42, "unknown object id") in reasons
     assert ("remove", 42, "unknown object id") in reasons
     assert [o.id for o in result.objects] == [7]
     assert not tracker.step(engine, rgb, engine.encode(ids)).rejected
-    assert tracker.add(UserPrompt(box=gt_box(ids, 1))) not in (0, 7, outside)  # never reused
+    # the rejected object was never shown, so its id was not consumed; shown ids never come back
+    assert tracker.add(UserPrompt(box=gt_box(ids, 1))) == outside
+    assert tracker.add(UserPrompt(box=gt_box(ids, 1))) not in (0, 7, outside)
+    far = tracker.add(UserPrompt(points=[[1000, 10]], labels=[1], object_id=40))
+    assert far == 40 and tracker.step(engine, rgb, engine.encode(ids)).rejected[0].object_id == 40
+    assert tracker.add(UserPrompt(box=gt_box(ids, 1), object_id=40)) == 40  # may be asked again
 
 
 def test_contested_pixels_are_never_double_assigned():
