@@ -197,12 +197,13 @@ def test_depth_faults_skip_points_saying_why(node, info, depth_of, says):
     process, client = node
     mark, count = process.mark(), client.counter("depth problems")
     image = frame()
-    if info is not None:
+
+    def companions() -> None:
         client.publisher(CameraInfo, "/camera_info", "best_effort", 10).publish(info)
         client.publisher(Image, "/depth", "best_effort", 10).publish(depth_of(
             image.header.stamp.sec))
-        wait_for(lambda: False, 0.3)  # depth first, so the frame finds it
-    client.result_for(image)
+
+    client.result_for(image, before=companions if info is not None else None)
     assert "~/points" in process.line(says, mark)
     assert wait_for(lambda: client.counter("depth problems") > count)
     assert not [p for p in client.points if p.header == image.header]
@@ -211,10 +212,12 @@ def test_depth_faults_skip_points_saying_why(node, info, depth_of, says):
 def test_aligned_depth_gives_points(node):
     _, client = node
     image = frame()
-    client.publisher(CameraInfo, "/camera_info", "best_effort", 10).publish(_camera_info())
-    client.publisher(Image, "/depth", "best_effort", 10).publish(_depth(image.header.stamp.sec))
-    wait_for(lambda: False, 0.3)
-    client.result_for(image)
+
+    def companions() -> None:
+        client.publisher(CameraInfo, "/camera_info", "best_effort", 10).publish(_camera_info())
+        client.publisher(Image, "/depth", "best_effort", 10).publish(_depth(image.header.stamp.sec))
+
+    client.result_for(image, before=companions)
     assert wait_for(lambda: any(p.header == image.header for p in client.points), 5)
 
 
