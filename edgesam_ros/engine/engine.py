@@ -19,7 +19,12 @@ from edgesam_ros.engine.config import EngineConfig
 from edgesam_ros.engine.model_io import read_model_io
 from edgesam_ros.engine.postprocess import choose_masks, mask_upsampler, stability_scores
 from edgesam_ros.engine.preprocess import preprocess_image
-from edgesam_ros.engine.prompts import pack_mask_inputs, pack_prompts, wants_multimask
+from edgesam_ros.engine.prompts import (
+    DecoderBatch,
+    decoder_batches,
+    pack_mask_inputs,
+    wants_multimask,
+)
 from edgesam_ros.engine.proposals import select_proposals
 from edgesam_ros.engine.providers import ProviderChain, trt_profile
 from edgesam_ros.engine.signatures import PROPOSAL_OUTPUTS, detect_signature
@@ -122,23 +127,28 @@ class SamEngine:
             encoder_ms=_ms(prepared, done),
             decoder_ms=self._timings.decoder_ms,
             postprocess_ms=self._timings.postprocess_ms,
+            decoder_calls=self._timings.decoder_calls,
         )
         features = np.asarray(outputs[0], dtype=np.float32)
         return Embedding(features=features, original_size=original_size, proposals=proposals)
 
     def decode(self, embedding: Embedding, prompts: Sequence[Prompt]) -> list[MaskResult]:
-        """One mask per prompt, in order; one decoder call per `max_decoder_batch` prompts when
-        the decoder has a dynamic batch axis, else one call per prompt."""
+        """One mask per prompt, in order. Prompts with the same number of tokens share decoder
+        calls of up to `max_decoder_batch` (dynamic-batch decoders; else one call per prompt),
+        so a mask never depends on the other prompts of the call (see `prompts.py`)."""
         prompts = list(prompts)
         if not prompts:
             return []
         self._check_embedding(embedding)
         start = time.perf_counter()
-        step = self.config.max_decoder_batch if self.signature.batched else 1
-        runs = [self._run_decoder(embedding, prompts[i:i + step])
-                for i in range(0, len(prompts), step)]
-        scores = np.concatenate([s for s, _ in runs]).astype(np.float32)
-        logits = np.concatenate([lg for _, lg in runs]).astype(np.float32)
+        batches = decoder_batches(
+            prompts, self._prompt_frame, embedding.original_size, self.config.pad_point_prompts,
+            self.config.max_decoder_batch if self.signature.batched else 1,
+        )
+        runs = [self._run_decoder(embedding, batch, prompts) for batch in batches]
+        order = np.argsort(np.concatenate([batch.indices for batch in batches]))
+        scores = np.concatenate([s for s, _ in runs]).astype(np.float32)[order]
+        logits = np.concatenate([lg for _, lg in runs]).astype(np.float32)[order]
         decoded = time.perf_counter()
         results = self._select_masks(scores, logits, prompts, embedding.original_size)
         self._timings = Timings(
@@ -146,6 +156,7 @@ class SamEngine:
             encoder_ms=self._timings.encoder_ms,
             decoder_ms=_ms(start, decoded),
             postprocess_ms=_ms(decoded, time.perf_counter()),
+            decoder_calls=len(batches),
         )
         return results
 
@@ -158,15 +169,13 @@ class SamEngine:
             )
 
     def _run_decoder(
-        self, embedding: Embedding, prompts: list[Prompt]
+        self, embedding: Embedding, batch: DecoderBatch, all_prompts: list[Prompt]
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(B, M) scores and (B, M, h, w) low-res logits for a batch of prompts."""
+        """(B, M) scores and (B, M, h, w) low-res logits of one batch of equal-length prompts."""
         sig = self.signature
-        coords, labels = pack_prompts(
-            prompts, self._prompt_frame, embedding.original_size, self.config.pad_point_prompts
-        )
-        feed = {"image_embeddings": embedding.features, "point_coords": coords,
-                "point_labels": labels}
+        prompts = [all_prompts[i] for i in batch.indices]
+        feed = {"image_embeddings": embedding.features, "point_coords": batch.coords,
+                "point_labels": batch.labels}
         if sig.has_mask_input:
             feed["mask_input"], feed["has_mask_input"] = pack_mask_inputs(prompts,
                                                                           sig.low_res_size)

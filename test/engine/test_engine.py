@@ -124,7 +124,9 @@ def _count_decoder_calls(engine: SamEngine, monkeypatch) -> list[dict]:
     return feeds
 
 
-def test_batched_and_looped_decoding_agree(model_pair, monkeypatch):
+def test_one_decoder_call_per_token_count(model_pair, monkeypatch):
+    """Plumbing on the fake decoder (which ignores -1 tokens, so it cannot show a padding
+    effect; `test_batch_independence.py` checks the masks on a real decoder)."""
     base = EngineConfig(providers=("cpu",), intra_op_threads=1, warmup=False)
     batched = SamEngine(*model_pair("edgesam_ros"), base)
     looped = SamEngine(*model_pair("edgesam_ros", decoder={"batch": 1}), base)
@@ -132,21 +134,24 @@ def test_batched_and_looped_decoding_agree(model_pair, monkeypatch):
     shape = (480, 640)
     prompts = [
         Prompt.from_points([[100, 100]]),
-        Prompt.from_box([300, 200, 500, 400]),
         Prompt(points=np.array([[400, 300], [50, 50]], np.float32),
                labels=np.array([1, 0], np.int32), box=np.array([350, 250, 450, 350], np.float32)),
+        Prompt.from_box([300, 200, 500, 400]),
         Prompt.from_points([[600, 50], [620, 60]]),
     ]
     batched_feeds = _count_decoder_calls(batched, monkeypatch)
     looped_feeds = _count_decoder_calls(looped, monkeypatch)
     together = batched.decode(batched.encode(blank(shape)), prompts)
     one_by_one = looped.decode(looped.encode(blank(shape)), prompts)
-    assert len(batched_feeds) == 1 and batched_feeds[0]["point_coords"].shape == (4, 4, 2)
-    assert len(looped_feeds) == 4
+    assert [f["point_coords"].shape for f in batched_feeds] == [(2, 2, 2), (1, 4, 2), (1, 3, 2)]
+    assert batched.timings.decoder_calls == 3
+    assert len(looped_feeds) == looped.timings.decoder_calls == 4
     for a, b in zip(together, one_by_one, strict=True):
         assert a.box == b.box
         np.testing.assert_array_equal(a.mask, b.mask)
         assert a.stability == pytest.approx(b.stability)
+    expected_boxes = [looped.decode(looped.encode(blank(shape)), [p])[0].box for p in prompts]
+    assert [r.box for r in together] == expected_boxes  # results come back in prompt order
 
 
 def test_large_batches_are_split(model_pair, monkeypatch):
