@@ -18,6 +18,8 @@ PROVIDER_ALIASES = {
 }
 
 SELECTIONS = ("stability", "iou")
+#: Frame resize methods: "pillow" is upstream's resize exactly, "cv2" is faster, not exact.
+RESIZES = ("pillow", "cv2")
 
 
 @dataclass(frozen=True)
@@ -62,9 +64,10 @@ class EngineConfig:
     #: Append SAM's padding point (0, 0, label -1) to prompts without a box, as the PyTorch
     #: prompt encoder does (and as EdgeSAM was trained); the ONNX decoders leave it to the caller.
     pad_point_prompts: bool = True
-    #: Downscale images with area averaging, close to the antialiased PIL resize of SAM's
-    #: ResizeLongestSide; False uses plain bilinear (faster, slightly more aliasing).
-    antialias: bool = True
+    #: How frames are resized to the encoder: "pillow" is upstream's resize (torchvision on a PIL
+    #: image = Pillow bilinear, antialiased when shrinking) byte for byte; "cv2" (INTER_AREA
+    #: shrinking, INTER_LINEAR enlarging) is faster but NOT exact (see `preprocess.py`).
+    resize: str = "pillow"
     #: Proposals scoring below this are dropped before NMS.
     proposal_score_threshold: float = 0.3
     #: IoU above which NMS suppresses the lower-scoring proposal.
@@ -75,6 +78,8 @@ class EngineConfig:
     family: str | None = None
 
     def __post_init__(self) -> None:
+        if self.resize not in RESIZES:
+            raise ValueError(f"resize must be one of {RESIZES}, got {self.resize!r}")
         if self.selection not in SELECTIONS:
             raise ValueError(f"selection must be one of {SELECTIONS}, got {self.selection!r}")
         for name in self.providers:

@@ -109,7 +109,7 @@ class SamEngine:
         start = time.perf_counter()
         tensor = preprocess_image(
             image, color, self._image_frame, sig.pixel_mean, sig.pixel_std,
-            self.config.antialias, sig.encoder_input.dtype,
+            self.config.resize, sig.encoder_input.dtype,
         )
         prepared = time.perf_counter()
         outputs = self._encoder.run(self._encoder_outputs, {sig.encoder_input.name: tensor})

@@ -76,7 +76,7 @@ def scene_sample(scene: Scene, frame: LongestSide, loss_size: int, max_instances
                  pixel_mean: np.ndarray, pixel_std: np.ndarray) -> Sample:
     """Model-frame sample of a scene's non-empty instances (at most `max_instances`)."""
     keep = np.flatnonzero(scene.instance_masks.any(axis=(1, 2)))[:max_instances]
-    image = preprocess_image(scene.image, "rgb", frame, pixel_mean, pixel_std, antialias=True)[0]
+    image = preprocess_image(scene.image, "rgb", frame, pixel_mean, pixel_std)[0]
     boxes = frame.to_frame(scene.boxes[keep], scene.image.shape[:2])
     return Sample(image, frame_targets(scene.instance_masks[keep], frame, loss_size), boxes)
 
