@@ -1,6 +1,5 @@
 """`edgesam-ros bench [engine|tracker|node|spinning|preprocess|all] [options]`: one or all.
 
-
 Options after the benchmark name go to that benchmark (`edgesam-ros bench engine --help`).
 """
 
