@@ -99,3 +99,30 @@ def test_full_mask_pastes_the_crop():
                         stability=0.0, area=6, low_res_logits=np.zeros((4, 4), np.float32))
     full = result.full_mask((4, 6))
     assert full.sum() == 6 and full[1:3, 2:5].all()
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(
+    ("original", "frame", "low_res"),
+    [((480, 640), 1024, 256), ((1080, 1920), 1024, 256), ((37, 100), 1024, 256),
+     ((333, 500), 512, 128), ((300, 200), 384, 96)],
+)
+def test_upsampling_equals_upstreams_torch_postprocess(original, frame, low_res):
+    """Sam.postprocess_masks: F.interpolate bilinear to frame x frame, crop the resized part,
+    F.interpolate bilinear to the original size, > threshold; equal to float rounding."""
+    torch = pytest.importorskip("torch")
+    from torch.nn import functional as F
+
+    logits = blob_logits(low_res, seed=7)
+    new_h, new_w = LongestSide(frame).resized_size(original)
+    up = F.interpolate(torch.from_numpy(logits)[None, None], (frame, frame), mode="bilinear",
+                       align_corners=False)[..., :new_h, :new_w]
+    upstream = F.interpolate(up, original, mode="bilinear", align_corners=False)[0, 0].numpy()
+    upsampler = MaskUpsampler(original, LongestSide(frame), (low_res, low_res))
+    ours = upsampler._rows @ logits @ upsampler._cols.T
+    np.testing.assert_allclose(ours, upstream, atol=2e-5 * np.abs(logits).max())
+    box, mask = upsampler.upsample(logits, 0.0)
+    full = MaskResult(box=box, mask=mask, iou_prediction=0, stability=0, area=int(mask.sum()),
+                      low_res_logits=logits).full_mask(original)
+    decided = np.abs(upstream) > 1e-4  # pixels whose sign float rounding cannot flip
+    np.testing.assert_array_equal(full[decided], (upstream > 0)[decided])
