@@ -17,7 +17,8 @@ PROVIDER_ALIASES = {
     "coreml": "CoreMLExecutionProvider",
 }
 
-SELECTIONS = ("stability", "iou")
+#: Mask choice rules (`selection.py`): "family" = the loaded family's upstream rule.
+SELECTIONS = ("family", "edgesam", "sam", "stability")
 #: Frame resize methods: "pillow" is upstream's resize exactly, "cv2" is faster, not exact.
 RESIZES = ("pillow", "cv2")
 
@@ -54,9 +55,11 @@ class EngineConfig:
     warmup: bool = True
     #: Most objects per decoder call for decoders with a dynamic batch axis (bounds GPU memory).
     max_decoder_batch: int = 16
-    #: Score that picks among the multimask outputs: "stability" (default; EdgeSAM's IoU head was
-    #: not distilled, so its predictions are unreliable) or "iou" (the decoder's own prediction).
-    selection: str = "stability"
+    #: Which of the decoder's masks to return: "family" (default) follows the loaded family's
+    #: upstream predictor; "edgesam" (no box: best stability of all outputs, box: output 0),
+    #: "sam" (lone point: best predicted IoU of outputs 1-3, else 0) or "stability" (lone point:
+    #: best stability of outputs 1-3, else 0) force one rule (see `selection.py`).
+    selection: str = "family"
     #: Logit threshold of a mask pixel (SAM's `mask_threshold`).
     mask_threshold: float = 0.0
     #: Offset of the stability score: IoU of (logits > t + offset) and (logits > t - offset).

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from edgesam_ros.engine.bundled import bundled_model_paths
+from edgesam_ros.engine.bundled import bundled_model_paths, is_bundled_model
 from edgesam_ros.engine.config import EngineConfig
 from edgesam_ros.engine.model_io import read_model_io
-from edgesam_ros.engine.postprocess import choose_masks, mask_upsampler, stability_scores
+from edgesam_ros.engine.postprocess import mask_upsampler, stability_scores
 from edgesam_ros.engine.preprocess import preprocess_image
 from edgesam_ros.engine.prompts import (
     DecoderBatch,
@@ -26,6 +26,7 @@ from edgesam_ros.engine.prompts import (
     wants_multimask,
 )
 from edgesam_ros.engine.proposals import select_proposals
+from edgesam_ros.engine.selection import choose_masks, resolve_rule
 from edgesam_ros.engine.providers import ProviderChain, trt_profile
 from edgesam_ros.engine.signatures import PROPOSAL_OUTPUTS, detect_signature
 from edgesam_ros.engine.transforms import LongestSide
@@ -55,6 +56,9 @@ class SamEngine:
         encoder_io, decoder_io = read_model_io(encoder_path), read_model_io(decoder_path)
         self.signature = detect_signature(encoder_io, decoder_io, self.config.family)
         sig = self.signature
+        #: The mask choice rule in use (`selection.py`), resolved from `config.selection`.
+        self.selection = resolve_rule(self.config.selection, sig.family.name,
+                                      is_bundled_model(encoder_io.path, decoder_io.path))
         self._image_frame = LongestSide(sig.image_size)
         self._prompt_frame = LongestSide(sig.prompt_frame)
         self._encoder_outputs = ["image_embeddings"]
@@ -85,10 +89,11 @@ class SamEngine:
             **sig.shape_fields(),
         )
         log.info(
-            "loaded %s model (input %d, prompt frame %d, %s decoder) — encoder on %s, decoder on "
-            "%s — in %.0f ms%s",
+            "loaded %s model (input %d, prompt frame %d, %s decoder, mask choice %s) — encoder "
+            "on %s, decoder on %s — in %.0f ms%s",
             sig.family.name, sig.image_size, sig.prompt_frame,
-            "batched" if sig.batched else "per-object", encoder_provider, decoder_provider,
+            "batched" if sig.batched else "per-object", self.selection, encoder_provider,
+            decoder_provider,
             load_ms, f" including {warmup_ms:.0f} ms of warm-up" if self.config.warmup else "",
         )
 
@@ -203,8 +208,9 @@ class SamEngine:
     ) -> list[MaskResult]:
         config = self.config
         stability = stability_scores(logits, config.mask_threshold, config.stability_offset)
-        ranking = stability if config.selection == "stability" else scores
-        chosen = choose_masks(ranking, np.array([wants_multimask(p) for p in prompts]))
+        chosen = choose_masks(self.selection, scores, stability,
+                              np.array([p.box is not None for p in prompts]),
+                              np.array([wants_multimask(p) for p in prompts]))
         upsampler = mask_upsampler(original_size, self.signature.prompt_frame,
                                    self.signature.low_res_size)
         results = []

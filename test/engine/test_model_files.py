@@ -168,3 +168,16 @@ def test_bundled_model_paths(tmp_path):
         (tmp_path / name).write_bytes(b"")
     assert bundled_model_paths(tmp_path) == (tmp_path / "edgesam_tiny_encoder.onnx",
                                              tmp_path / "edgesam_tiny_decoder.onnx")
+
+
+def test_bundled_model_is_recognised_by_its_files(model_pair, bundled_engine):
+    from edgesam_ros.engine.bundled import is_bundled_model
+    from edgesam_ros.engine.selection import BUNDLED_RULE
+
+    encoder, decoder = bundled_model_paths()
+    assert is_bundled_model(encoder, decoder)
+    assert not is_bundled_model(*model_pair("edgesam_ros"))
+    assert bundled_engine.selection == BUNDLED_RULE
+    assert SamEngine(encoder, decoder, CONFIG).selection == BUNDLED_RULE  # same files, any route
+    with pytest.raises(ValueError, match="selection must be one of .*'family'.*got 'iou'"):
+        EngineConfig(selection="iou")
