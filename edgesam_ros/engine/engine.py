@@ -26,8 +26,8 @@ from edgesam_ros.engine.prompts import (
     wants_multimask,
 )
 from edgesam_ros.engine.proposals import select_proposals
-from edgesam_ros.engine.selection import choose_masks, resolve_rule
 from edgesam_ros.engine.providers import ProviderChain, trt_profile
+from edgesam_ros.engine.selection import choose_masks, resolve_rule
 from edgesam_ros.engine.signatures import PROPOSAL_OUTPUTS, detect_signature
 from edgesam_ros.engine.transforms import LongestSide
 from edgesam_ros.engine.types import Embedding, EngineInfo, MaskResult, Prompt, Timings
