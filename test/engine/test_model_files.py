@@ -179,5 +179,5 @@ def test_bundled_model_is_recognised_by_its_files(model_pair, bundled_engine):
     assert not is_bundled_model(*model_pair("edgesam_ros"))
     assert bundled_engine.selection == BUNDLED_RULE
     assert SamEngine(encoder, decoder, CONFIG).selection == BUNDLED_RULE  # same files, any route
-    with pytest.raises(ValueError, match="selection must be one of .*'family'.*got 'iou'"):
+    with pytest.raises(ValueError, match=r"selection must be one of .*'family'.*got 'iou'"):
         EngineConfig(selection="iou")
