@@ -28,7 +28,7 @@ from edgesam_ros.engine.prompts import (
 from edgesam_ros.engine.proposals import select_proposals
 from edgesam_ros.engine.providers import ProviderChain, trt_profile
 from edgesam_ros.engine.selection import choose_masks, resolve_rule
-from edgesam_ros.engine.signatures import PROPOSAL_OUTPUTS, detect_signature
+from edgesam_ros.engine.signatures import PROPOSAL_OUTPUTS, detect_signature, single_mask_warning
 from edgesam_ros.engine.transforms import LongestSide
 from edgesam_ros.engine.types import Embedding, EngineInfo, MaskResult, Prompt, Timings
 
@@ -56,6 +56,9 @@ class SamEngine:
         encoder_io, decoder_io = read_model_io(encoder_path), read_model_io(decoder_path)
         self.signature = detect_signature(encoder_io, decoder_io, self.config.family)
         sig = self.signature
+        warning = single_mask_warning(sig, decoder_io.path)
+        if warning:
+            log.warning(warning)
         #: The mask choice rule in use (`selection.py`), resolved from `config.selection`.
         self.selection = resolve_rule(self.config.selection, sig.family.name,
                                       is_bundled_model(encoder_io.path, decoder_io.path))
