@@ -125,8 +125,8 @@ def test_edgesam_rule_looks_at_all_four_outputs_without_a_box():
     ("selection", "family", "bundled", "rule"),
     [("family", "edgesam", False, "edgesam"), ("family", "sam", False, "sam"),
      ("family", "mobilesam", False, "sam"), ("family", "efficientvit", False, "sam"),
-     ("family", "edgesam", True, "edgesam"), ("stability", "sam", False, "stability"),
-     ("sam", "edgesam", True, "sam")],
+     ("family", "edgesam", True, "sam"), ("stability", "sam", False, "stability"),
+     ("edgesam", "edgesam", True, "edgesam")],
 )
 def test_family_rule_resolution(selection, family, bundled, rule):
     assert resolve_rule(selection, family, bundled) == rule
