@@ -92,11 +92,11 @@ class SamEngine:
             **sig.shape_fields(),
         )
         log.info(
-            "loaded %s model (input %d, prompt frame %d, %s decoder, mask choice %s) — encoder "
-            "on %s, decoder on %s — in %.0f ms%s",
+            "loaded %s model (input %d, prompt frame %d, %s decoder, mask choice %s, neck "
+            "upsampling %s) — encoder on %s, decoder on %s — in %.0f ms%s",
             sig.family.name, sig.image_size, sig.prompt_frame,
-            "batched" if sig.batched else "per-object", self.selection, encoder_provider,
-            decoder_provider,
+            "batched" if sig.batched else "per-object", self.selection,
+            sig.upsample or "not recorded", encoder_provider, decoder_provider,
             load_ms, f" including {warmup_ms:.0f} ms of warm-up" if self.config.warmup else "",
         )
 

@@ -144,6 +144,8 @@ class ModelSignature(ModelShape):
     decoder_inputs: dict[str, TensorInfo]
     #: Masks per prompt the decoder returns (None when the file leaves it dynamic).
     mask_count: int | None
+    #: EdgeSAM neck upsampling recorded by `edgesam-ros export` (None: the file does not say).
+    upsample: str | None = None
 
 
 def family_by_name(name: str) -> Family:
@@ -366,6 +368,7 @@ def detect_signature(
         encoder_input=image,
         decoder_inputs=dict(decoder.inputs),
         mask_count=_mask_count(decoder, chosen),
+        upsample=meta["upsample"][0] if "upsample" in meta else None,
     )
 
 

@@ -247,6 +247,7 @@ def test_timings_and_load_log(model_pair, caplog):
                            EngineConfig(providers=("cpu",), intra_op_threads=1))
     loaded = [r.getMessage() for r in caplog.records if "loaded edgesam model" in r.getMessage()]
     assert len(loaded) == 1 and re.search(r"including \d+ ms of warm-up", loaded[0])
+    assert "mask choice edgesam, neck upsampling not recorded" in loaded[0]
     assert engine.info.load_ms > 0
     assert engine.timings.encode_ms == 0 and engine.timings.decode_ms == 0  # warm-up not counted
     embedding = engine.encode(blank((120, 160)))

@@ -206,6 +206,11 @@ def test_cli_writes_random_tiny(tmp_path, capsys) -> None:
         tmp_path / "encoder.onnx").get_outputs())
     props = {p.key: p.value for p in onnx.load(str(tmp_path / "decoder.onnx")).metadata_props}
     assert props["edgesam_ros.upsample"] == "bilinear"
+    from edgesam_ros.engine import EngineConfig, SamEngine
+
+    engine = SamEngine(tmp_path / "encoder.onnx", tmp_path / "decoder.onnx",
+                       EngineConfig(providers=("cpu",), warmup=False))
+    assert engine.signature.upsample == "bilinear"
 
 
 def test_cli_needs_weights_or_random_init(tmp_path) -> None:
