@@ -148,3 +148,18 @@ def test_encoder_receives_the_preprocessed_image(engine_for, rgb):
     expected = onnx_fixtures.reference_embedding(spec, upstream_tensor(rgb, spec.image_size))
     assert embedding.original_size == (120, 90)
     np.testing.assert_allclose(embedding.features, expected, atol=1e-4)
+
+
+def test_bench_preprocess_prints_both_methods(monkeypatch, capsys):
+    from edgesam_ros.bench import preprocess_bench
+
+    monkeypatch.setattr(preprocess_bench, "CAMERA_SIZES", ((48, 64), (300, 400)))
+    assert preprocess_bench.main(["--rounds", "1", "--size", "96"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == ("| camera | encoder | pillow ms (exact) | cv2 ms (not exact) | "
+                        "pillow / cv2 | max grey gap | mean grey gap |")
+    rows = [line.strip("| ").split(" | ") for line in lines[2:]]
+    assert [row[:2] for row in rows] == [["64x48", "96"], ["400x300", "96"]]
+    assert int(rows[1][5]) > 0  # shrinking 400 -> 96: cv2's area filter is not Pillow's
+    flat = np.full((300, 400, 3), 77, np.uint8)
+    assert preprocess_bench.grey_level_gap(flat, LongestSide(96)) == (0, 0.0)
