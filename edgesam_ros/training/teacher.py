@@ -6,9 +6,9 @@ targets need a decoder with EdgeSAM's interface (inputs ``image_embeddings``, ``
 official EdgeSAM export and ours. Other families' decoders (SAM's ``orig_im_size`` interface,
 EfficientViT-SAM's 1024-frame prompts) would need their own adapter.
 
-The teacher gets each scene preprocessed by the engine at its own T x T size (`Batch.teacher_images`,
-upstream's exact resize; SAM's pixel normalisation is assumed, as every SAM-family export uses
-it), so its embeddings are what it gives at inference. Prompts are scaled
+The teacher gets each scene preprocessed by the engine at its own T x T size
+(`Batch.teacher_images`, upstream's exact resize; SAM's pixel normalisation is assumed, as every
+SAM-family export uses it), so its embeddings are what it gives at inference. Prompts are scaled
 from the S frame to T; ignored refinement points (label -2) become padding (-1), which every
 SAM decoder understands. Decoders with a fixed batch of 1 (the official EdgeSAM export) are
 run prompt by prompt.
