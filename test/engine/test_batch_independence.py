@@ -12,7 +12,6 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from conftest import TEST_CONFIG
 
 from edgesam_ros.engine import Prompt, SamEngine
 from edgesam_ros.engine.prompts import decoder_batches
@@ -84,7 +83,7 @@ def test_every_mixed_batch_equals_each_prompt_alone(bundled_engine, embedding, p
 
 def test_batched_and_looped_decoding_agree(bundled_engine, embedding, prompts):
     """Chunked batches (max_decoder_batch=2) and one call per prompt give the same masks."""
-    chunked = SamEngine.bundled(replace(TEST_CONFIG, max_decoder_batch=2))
+    chunked = SamEngine.bundled(replace(bundled_engine.config, max_decoder_batch=2))
     order = list(prompts.values())
     looped = [bundled_engine.decode(embedding, [p])[0] for p in order]
     together = chunked.decode(embedding, order)
