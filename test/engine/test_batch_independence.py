@@ -68,7 +68,7 @@ def test_padding_tokens_do_change_this_decoders_masks(bundled_engine, embedding,
         "point_coords": np.concatenate([coords, np.zeros((1, 2, 2), np.float32)], axis=1),
         "point_labels": np.concatenate([labels, -np.ones((1, 2), np.float32)], axis=1),
     })[0]
-    assert np.abs(alone - padded).max() > 0.1
+    assert np.abs(alone - padded).max() > 1.0  # 29 logits on this scene
 
 
 def test_every_mixed_batch_equals_each_prompt_alone(bundled_engine, embedding, prompts):
