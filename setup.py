@@ -19,6 +19,7 @@ setup(
         "numpy>=1.24",
         "opencv-python-headless>=4.8",
         "onnxruntime>=1.16",
+        "Pillow>=9.1",
         "PyYAML>=6",
         "tqdm>=4.60",
     ],

@@ -1,5 +1,5 @@
-"""`edgesam-ros bench [engine|tracker|node|spinning|delivery|overload|all] [options]`: run one
-benchmark or all of them (`all` leaves out `overload`, a minute of flooding).
+"""`edgesam-ros bench [engine|tracker|node|spinning|preprocess|delivery|overload|all] [options]`:
+run one benchmark or all of them (`all` leaves out `overload`, a minute of flooding).
 
 Options after the benchmark name go to that benchmark (`edgesam-ros bench engine --help`).
 """
@@ -17,6 +17,7 @@ BENCHMARKS: dict[str, str] = {
     "spinning": "edgesam_ros.bench.spinning_bench",
     "overload": "edgesam_ros.bench.overload_bench",
     "delivery": "edgesam_ros.bench.delivery_bench",
+    "preprocess": "edgesam_ros.bench.preprocess_bench",
 }
 #: run only when named: a minute or more of flooding
 ON_REQUEST = ("overload",)

@@ -24,3 +24,11 @@ def bundled_model_paths(weights_dir: Path = WEIGHTS_DIR) -> tuple[Path, Path]:
             "as encoder/decoder or copy them here; see docs/deployment.md",
         )
     return encoder, decoder
+
+
+def is_bundled_model(encoder: str | Path, decoder: str | Path,
+                     weights_dir: Path = WEIGHTS_DIR) -> bool:
+    """Whether the pair is the bundled files (some defaults are measured for this model only)."""
+    bundled = (weights_dir / ENCODER_FILE, weights_dir / DECODER_FILE)
+    return all(Path(given).resolve() == Path(own).resolve()
+               for given, own in zip((encoder, decoder), bundled, strict=True))

@@ -17,7 +17,10 @@ PROVIDER_ALIASES = {
     "coreml": "CoreMLExecutionProvider",
 }
 
-SELECTIONS = ("stability", "iou")
+#: Mask choice rules (`selection.py`): "family" = the loaded family's upstream rule.
+SELECTIONS = ("family", "edgesam", "sam", "stability")
+#: Frame resize methods: "pillow" is upstream's resize exactly, "cv2" is faster, not exact.
+RESIZES = ("pillow", "cv2")
 
 
 @dataclass(frozen=True)
@@ -52,9 +55,11 @@ class EngineConfig:
     warmup: bool = True
     #: Most objects per decoder call for decoders with a dynamic batch axis (bounds GPU memory).
     max_decoder_batch: int = 16
-    #: Score that picks among the multimask outputs: "stability" (default; EdgeSAM's IoU head was
-    #: not distilled, so its predictions are unreliable) or "iou" (the decoder's own prediction).
-    selection: str = "stability"
+    #: Which of the decoder's masks to return: "family" (default) follows the loaded family's
+    #: upstream predictor; "edgesam" (no box: best stability of all outputs, box: output 0),
+    #: "sam" (lone point: best predicted IoU of outputs 1-3, else 0) or "stability" (lone point:
+    #: best stability of outputs 1-3, else 0) force one rule (see `selection.py`).
+    selection: str = "family"
     #: Logit threshold of a mask pixel (SAM's `mask_threshold`).
     mask_threshold: float = 0.0
     #: Offset of the stability score: IoU of (logits > t + offset) and (logits > t - offset).
@@ -62,9 +67,10 @@ class EngineConfig:
     #: Append SAM's padding point (0, 0, label -1) to prompts without a box, as the PyTorch
     #: prompt encoder does (and as EdgeSAM was trained); the ONNX decoders leave it to the caller.
     pad_point_prompts: bool = True
-    #: Downscale images with area averaging, close to the antialiased PIL resize of SAM's
-    #: ResizeLongestSide; False uses plain bilinear (faster, slightly more aliasing).
-    antialias: bool = True
+    #: How frames are resized to the encoder: "pillow" is upstream's resize (torchvision on a PIL
+    #: image = Pillow bilinear, antialiased when shrinking) byte for byte; "cv2" (INTER_AREA
+    #: shrinking, INTER_LINEAR enlarging) is faster but NOT exact (see `preprocess.py`).
+    resize: str = "pillow"
     #: Proposals scoring below this are dropped before NMS.
     proposal_score_threshold: float = 0.3
     #: IoU above which NMS suppresses the lower-scoring proposal.
@@ -75,6 +81,8 @@ class EngineConfig:
     family: str | None = None
 
     def __post_init__(self) -> None:
+        if self.resize not in RESIZES:
+            raise ValueError(f"resize must be one of {RESIZES}, got {self.resize!r}")
         if self.selection not in SELECTIONS:
             raise ValueError(f"selection must be one of {SELECTIONS}, got {self.selection!r}")
         for name in self.providers:

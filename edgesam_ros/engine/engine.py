@@ -14,15 +14,21 @@ from pathlib import Path
 
 import numpy as np
 
-from edgesam_ros.engine.bundled import bundled_model_paths
+from edgesam_ros.engine.bundled import bundled_model_paths, is_bundled_model
 from edgesam_ros.engine.config import EngineConfig
 from edgesam_ros.engine.model_io import read_model_io
-from edgesam_ros.engine.postprocess import choose_masks, mask_upsampler, stability_scores
+from edgesam_ros.engine.postprocess import mask_upsampler, stability_scores
 from edgesam_ros.engine.preprocess import preprocess_image
-from edgesam_ros.engine.prompts import pack_mask_inputs, pack_prompts, wants_multimask
+from edgesam_ros.engine.prompts import (
+    DecoderBatch,
+    decoder_batches,
+    pack_mask_inputs,
+    wants_multimask,
+)
 from edgesam_ros.engine.proposals import select_proposals
 from edgesam_ros.engine.providers import ProviderChain, trt_profile
-from edgesam_ros.engine.signatures import PROPOSAL_OUTPUTS, detect_signature
+from edgesam_ros.engine.selection import choose_masks, resolve_rule
+from edgesam_ros.engine.signatures import PROPOSAL_OUTPUTS, detect_signature, single_mask_warning
 from edgesam_ros.engine.transforms import LongestSide
 from edgesam_ros.engine.types import Embedding, EngineInfo, MaskResult, Prompt, Timings
 
@@ -50,6 +56,12 @@ class SamEngine:
         encoder_io, decoder_io = read_model_io(encoder_path), read_model_io(decoder_path)
         self.signature = detect_signature(encoder_io, decoder_io, self.config.family)
         sig = self.signature
+        warning = single_mask_warning(sig, decoder_io.path)
+        if warning:
+            log.warning(warning)
+        #: The mask choice rule in use (`selection.py`), resolved from `config.selection`.
+        self.selection = resolve_rule(self.config.selection, sig.family.name,
+                                      is_bundled_model(encoder_io.path, decoder_io.path))
         self._image_frame = LongestSide(sig.image_size)
         self._prompt_frame = LongestSide(sig.prompt_frame)
         self._encoder_outputs = ["image_embeddings"]
@@ -80,10 +92,11 @@ class SamEngine:
             **sig.shape_fields(),
         )
         log.info(
-            "loaded %s model (input %d, prompt frame %d, %s decoder) — encoder on %s, decoder on "
-            "%s — in %.0f ms%s",
+            "loaded %s model (input %d, prompt frame %d, %s decoder, mask choice %s, neck "
+            "upsampling %s) — encoder on %s, decoder on %s — in %.0f ms%s",
             sig.family.name, sig.image_size, sig.prompt_frame,
-            "batched" if sig.batched else "per-object", encoder_provider, decoder_provider,
+            "batched" if sig.batched else "per-object", self.selection,
+            sig.upsample or "not recorded", encoder_provider, decoder_provider,
             load_ms, f" including {warmup_ms:.0f} ms of warm-up" if self.config.warmup else "",
         )
 
@@ -104,7 +117,7 @@ class SamEngine:
         start = time.perf_counter()
         tensor = preprocess_image(
             image, color, self._image_frame, sig.pixel_mean, sig.pixel_std,
-            self.config.antialias, sig.encoder_input.dtype,
+            self.config.resize, sig.encoder_input.dtype,
         )
         prepared = time.perf_counter()
         outputs = self._encoder.run(self._encoder_outputs, {sig.encoder_input.name: tensor})
@@ -122,23 +135,28 @@ class SamEngine:
             encoder_ms=_ms(prepared, done),
             decoder_ms=self._timings.decoder_ms,
             postprocess_ms=self._timings.postprocess_ms,
+            decoder_calls=self._timings.decoder_calls,
         )
         features = np.asarray(outputs[0], dtype=np.float32)
         return Embedding(features=features, original_size=original_size, proposals=proposals)
 
     def decode(self, embedding: Embedding, prompts: Sequence[Prompt]) -> list[MaskResult]:
-        """One mask per prompt, in order; one decoder call per `max_decoder_batch` prompts when
-        the decoder has a dynamic batch axis, else one call per prompt."""
+        """One mask per prompt, in order. Prompts with the same number of tokens share decoder
+        calls of up to `max_decoder_batch` (dynamic-batch decoders; else one call per prompt),
+        so a mask never depends on the other prompts of the call (see `prompts.py`)."""
         prompts = list(prompts)
         if not prompts:
             return []
         self._check_embedding(embedding)
         start = time.perf_counter()
-        step = self.config.max_decoder_batch if self.signature.batched else 1
-        runs = [self._run_decoder(embedding, prompts[i:i + step])
-                for i in range(0, len(prompts), step)]
-        scores = np.concatenate([s for s, _ in runs]).astype(np.float32)
-        logits = np.concatenate([lg for _, lg in runs]).astype(np.float32)
+        batches = decoder_batches(
+            prompts, self._prompt_frame, embedding.original_size, self.config.pad_point_prompts,
+            self.config.max_decoder_batch if self.signature.batched else 1,
+        )
+        runs = [self._run_decoder(embedding, batch, prompts) for batch in batches]
+        order = np.argsort(np.concatenate([batch.indices for batch in batches]))
+        scores = np.concatenate([s for s, _ in runs]).astype(np.float32)[order]
+        logits = np.concatenate([lg for _, lg in runs]).astype(np.float32)[order]
         decoded = time.perf_counter()
         results = self._select_masks(scores, logits, prompts, embedding.original_size)
         self._timings = Timings(
@@ -146,6 +164,7 @@ class SamEngine:
             encoder_ms=self._timings.encoder_ms,
             decoder_ms=_ms(start, decoded),
             postprocess_ms=_ms(decoded, time.perf_counter()),
+            decoder_calls=len(batches),
         )
         return results
 
@@ -158,15 +177,13 @@ class SamEngine:
             )
 
     def _run_decoder(
-        self, embedding: Embedding, prompts: list[Prompt]
+        self, embedding: Embedding, batch: DecoderBatch, all_prompts: list[Prompt]
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(B, M) scores and (B, M, h, w) low-res logits for a batch of prompts."""
+        """(B, M) scores and (B, M, h, w) low-res logits of one batch of equal-length prompts."""
         sig = self.signature
-        coords, labels = pack_prompts(
-            prompts, self._prompt_frame, embedding.original_size, self.config.pad_point_prompts
-        )
-        feed = {"image_embeddings": embedding.features, "point_coords": coords,
-                "point_labels": labels}
+        prompts = [all_prompts[i] for i in batch.indices]
+        feed = {"image_embeddings": embedding.features, "point_coords": batch.coords,
+                "point_labels": batch.labels}
         if sig.has_mask_input:
             feed["mask_input"], feed["has_mask_input"] = pack_mask_inputs(prompts,
                                                                           sig.low_res_size)
@@ -194,8 +211,9 @@ class SamEngine:
     ) -> list[MaskResult]:
         config = self.config
         stability = stability_scores(logits, config.mask_threshold, config.stability_offset)
-        ranking = stability if config.selection == "stability" else scores
-        chosen = choose_masks(ranking, np.array([wants_multimask(p) for p in prompts]))
+        chosen = choose_masks(self.selection, scores, stability,
+                              np.array([p.box is not None for p in prompts]),
+                              np.array([wants_multimask(p) for p in prompts]))
         upsampler = mask_upsampler(original_size, self.signature.prompt_frame,
                                    self.signature.low_res_size)
         results = []

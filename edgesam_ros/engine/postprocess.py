@@ -29,18 +29,6 @@ def stability_scores(logits: np.ndarray, threshold: float, offset: float) -> np.
     return np.where(outer > 0, inner / np.maximum(outer, 1), 0.0).astype(np.float32)
 
 
-def choose_masks(scores: np.ndarray, multimask: np.ndarray) -> np.ndarray:
-    """Index of the mask to keep per row of (B, M) `scores`.
-
-    SAM's rule: output 0 is the single-mask answer for unambiguous prompts; a lone point takes
-    the best of the multimask outputs 1..M-1. A decoder with one output has nothing to choose.
-    """
-    if scores.shape[1] == 1:
-        return np.zeros(len(scores), dtype=np.int64)
-    best_multi = 1 + np.argmax(scores[:, 1:], axis=1)
-    return np.where(multimask, best_multi, 0)
-
-
 def _bilinear_matrix(size_in: int, size_out: int) -> np.ndarray:
     """(size_out, size_in) weights of a half-pixel bilinear resize (align_corners=False)."""
     src = (np.arange(size_out) + 0.5) * (size_in / size_out) - 0.5

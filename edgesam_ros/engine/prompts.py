@@ -5,12 +5,20 @@ the box corners (labels 2 and 3), or, without a box, SAM's padding point (0, 0) 
 The padding point is what the PyTorch prompt encoder of SAM/EdgeSAM appends to every box-less
 prompt (`pad = boxes is None`), so the models were trained and evaluated with it; the ONNX
 decoders do not add it themselves, so the engine does (`EngineConfig.pad_point_prompts`).
-Prompts of different lengths in one batch are padded with more label -1 points.
+
+Prompts are never padded to a common length: a label -1 token is not inert, it takes part in the
+decoder's attention like any other token, so padding a box to the length of a 3-point prompt
+changes the box's mask. `decoder_batches` therefore puts only prompts with the same number of
+tokens into one decoder call. The rows of a SAM-family decoder batch interact only through such
+padding (attention, LayerNorm and the MLPs work per row), so with equal lengths each row is
+exactly what the prompt decoded alone gives, whatever else shares the call: whether a prompt has
+a box or a mask input changes only its own row's values, not the layout.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -45,18 +53,38 @@ def prompt_tokens(
     return coords, labels
 
 
-def pack_prompts(
-    prompts: Sequence[Prompt], frame: LongestSide, original_size: tuple[int, int], pad_point: bool
-) -> tuple[np.ndarray, np.ndarray]:
-    """(B, N, 2) coordinates and (B, N) labels, shorter prompts padded with label -1."""
+@dataclass(frozen=True)
+class DecoderBatch:
+    """Prompts decoded together: their positions in the caller's list and their tokens."""
+
+    indices: np.ndarray
+    coords: np.ndarray
+    labels: np.ndarray
+
+
+def decoder_batches(
+    prompts: Sequence[Prompt],
+    frame: LongestSide,
+    original_size: tuple[int, int],
+    pad_point: bool,
+    max_batch: int,
+) -> list[DecoderBatch]:
+    """Prompts grouped by token count (first appearance first), each group cut into chunks of
+    at most `max_batch`: (B, N, 2) coordinates and (B, N) labels with no padding tokens."""
     tokens = [prompt_tokens(p, frame, original_size, pad_point) for p in prompts]
-    n = max(len(labels) for _, labels in tokens)
-    coords = np.zeros((len(tokens), n, 2), np.float32)
-    labels = np.full((len(tokens), n), PAD_LABEL, np.float32)
-    for i, (c, lbl) in enumerate(tokens):
-        coords[i, : len(c)] = c
-        labels[i, : len(lbl)] = lbl
-    return coords, labels
+    groups: dict[int, list[int]] = {}
+    for index, (_, labels) in enumerate(tokens):
+        groups.setdefault(len(labels), []).append(index)
+    batches = []
+    for members in groups.values():
+        for start in range(0, len(members), max_batch):
+            chunk = members[start:start + max_batch]
+            batches.append(DecoderBatch(
+                indices=np.array(chunk, dtype=np.int64),
+                coords=np.stack([tokens[i][0] for i in chunk]),
+                labels=np.stack([tokens[i][1] for i in chunk]),
+            ))
+    return batches
 
 
 def wants_multimask(prompt: Prompt) -> bool:

@@ -14,6 +14,12 @@ logits, and the prompt frame. The engine code only reads the resulting `ModelSig
 EfficientViT-SAM L0-L2 encoders take 512 x 512 (XL: 1024) but the decoder always expects points in
 the 1024 frame (mit-han-lab/efficientvit, applications/efficientvit_sam/deployment/onnx). MobileSAM
 exports have exactly SAM's interface; they are told apart only by `edgesam_ros.family` metadata.
+
+Encoders are accepted whatever their single input is called (SAM and MobileSAM ship no encoder
+export, so users name it freely). A pair whose files do not fit together is refused naming both:
+different embedding shapes, a stride-16 family whose encoder size is not 16 x the embedding side
+(e.g. an EfficientViT-SAM L0 encoder, 512 -> 64, beside a MobileSAM decoder, 1024 -> 64), or
+`edgesam_ros.*` metadata on which the two files disagree.
 """
 
 from __future__ import annotations
@@ -34,9 +40,8 @@ PROPOSAL_OUTPUTS = ("proposal_boxes", "proposal_scores")
 MASK_INPUTS = ("mask_input", "has_mask_input")
 
 #: Expected shapes per tensor name: ints must match, strings stand for any (or symbolic) size.
+ENCODER_INPUT: tuple[Dim, ...] = ("B", 3, "S", "S")
 SHAPES: dict[str, tuple[Dim, ...]] = {
-    "image": ("B", 3, "S", "S"),
-    "input_image": ("B", 3, "S", "S"),
     "image_embeddings": ("B", "C", "h", "w"),
     "proposal_boxes": ("K", 4),
     "proposal_scores": ("K",),
@@ -58,13 +63,17 @@ class Family:
 
     name: str
     title: str
-    encoder_inputs: tuple[str, ...]
     decoder_inputs: tuple[str, ...]
     decoder_outputs: tuple[str, ...]
     scores_output: str
     logits_output: str
+    #: How a decoder exported with one output mask chose it inside its graph.
+    single_mask_choice: str
     optional_decoder_inputs: tuple[str, ...] = ()
+    #: Fixed prompt frame of the family's decoders (None: the encoder's input size).
     prompt_frame: int | None = None
+    #: Encoder input size / embedding side, when every model of the family has the same.
+    encoder_stride: int | None = 16
 
     def interface(self) -> str:
         optional = ""
@@ -83,35 +92,43 @@ _SAM_DECODER_OUTPUTS = ("masks", "iou_predictions", "low_res_masks")
 _SAM = Family(
     name="sam",
     title="SAM ONNX (segment-anything utils/onnx.py export)",
-    encoder_inputs=("image", "input_image"),
     decoder_inputs=_SAM_DECODER_INPUTS,
     decoder_outputs=_SAM_DECODER_OUTPUTS,
     scores_output="iou_predictions",
     logits_output="low_res_masks",
+    single_mask_choice=(
+        "return_single_mask: output 0 when the prompt has 3 or more tokens, else the best "
+        "predicted IoU of outputs 1-3, so a lone box (2 tokens) gets the best of 1-3 where "
+        "SamPredictor returns output 0"
+    ),
 )
 
 FAMILIES: tuple[Family, ...] = (
     Family(
         name="edgesam",
         title="EdgeSAM (official or edgesam_ros export)",
-        encoder_inputs=("image",),
         decoder_inputs=("image_embeddings", "point_coords", "point_labels"),
         optional_decoder_inputs=MASK_INPUTS,
         decoder_outputs=("scores", "masks"),
         scores_output="scores",
         logits_output="masks",
+        single_mask_choice="a choice made by whoever exported it (neither EdgeSAM's script "
+                           "nor edgesam-ros export writes single-mask decoders)",
     ),
     _SAM,
     replace(_SAM, name="mobilesam", title="MobileSAM (SAM's ONNX interface)"),
     Family(
         name="efficientvit",
         title="EfficientViT-SAM",
-        encoder_inputs=("input_image",),
         decoder_inputs=("image_embeddings", "point_coords", "point_labels"),
         decoder_outputs=("masks", "iou_predictions"),
         scores_output="iou_predictions",
         logits_output="masks",
+        single_mask_choice="--return-single-mask: the best predicted IoU of all 4 outputs for "
+                           "every prompt, where the predictor returns output 0 for boxes and "
+                           "several points",
         prompt_frame=1024,
+        encoder_stride=None,  # L0-L2: 512 -> 64, XL: 1024 -> 64
     ),
 )
 
@@ -125,6 +142,10 @@ class ModelSignature(ModelShape):
     pixel_std: np.ndarray
     encoder_input: TensorInfo
     decoder_inputs: dict[str, TensorInfo]
+    #: Masks per prompt the decoder returns (None when the file leaves it dynamic).
+    mask_count: int | None
+    #: EdgeSAM neck upsampling recorded by `edgesam-ros export` (None: the file does not say).
+    upsample: str | None = None
 
 
 def family_by_name(name: str) -> Family:
@@ -166,12 +187,22 @@ def _names_match(family: Family, decoder: ModelIO) -> bool:
 
 
 def _metadata(encoder: ModelIO, decoder: ModelIO) -> dict[str, tuple[str, str]]:
-    """`edgesam_ros.*` properties of both files (decoder wins) as key -> (value, path)."""
+    """`edgesam_ros.*` properties of both files as key -> (value, path); ModelError naming both
+    files when they disagree on one (files of two different exports)."""
     merged: dict[str, tuple[str, str]] = {}
     for io in (encoder, decoder):
         for key, value in io.metadata.items():
-            if key.startswith(META_PREFIX):
-                merged[key[len(META_PREFIX):]] = (value, io.path)
+            if not key.startswith(META_PREFIX):
+                continue
+            name = key[len(META_PREFIX):]
+            if name in merged and merged[name][0] != value:
+                raise ModelError(
+                    decoder.path,
+                    f"a decoder from the same export as encoder {encoder.path} "
+                    f"({key} = {merged[name][0]!r})",
+                    f"{key} = {value!r}",
+                )
+            merged[name] = (value, io.path)
     return merged
 
 
@@ -214,13 +245,14 @@ def _choose_family(
     raise ModelError(decoder.path, expected, decoder.describe())
 
 
-def _encoder_input(encoder: ModelIO, family: Family) -> TensorInfo:
-    names = [n for n in family.encoder_inputs if n in encoder.inputs]
-    if len(encoder.inputs) != 1 or not names:
-        wanted = " or ".join(_template(n) for n in family.encoder_inputs)
-        raise ModelError(encoder.path, f"one input {wanted} ({family.title} encoder)",
-                         encoder.describe())
-    return encoder.inputs[names[0]]
+def _encoder_input(encoder: ModelIO) -> TensorInfo:
+    """The encoder's one input, whatever its name, if it is an [B, 3, S, S] image."""
+    template = f"[{', '.join(str(d) for d in ENCODER_INPUT)}]"
+    if len(encoder.inputs) != 1 or not _fits(next(iter(encoder.inputs.values())).shape,
+                                             ENCODER_INPUT):
+        raise ModelError(encoder.path, f"one input {template} (any name): the normalised, "
+                         "padded image", encoder.describe())
+    return next(iter(encoder.inputs.values()))
 
 
 def _image_size(encoder: ModelIO, image: TensorInfo, meta: dict[str, tuple[str, str]]) -> int:
@@ -243,7 +275,8 @@ def _embedding_shape(encoder: ModelIO, decoder: ModelIO) -> tuple[int, int, int]
     merged = []
     for made, used in zip(produced.shape[1:], consumed.shape[1:], strict=True):
         if isinstance(made, int) and isinstance(used, int) and made != used:
-            expected = f"image_embeddings matching the encoder's {produced.describe()}"
+            expected = (f"image_embeddings matching the {produced.describe()} of encoder "
+                        f"{encoder.path}")
             raise ModelError(decoder.path, expected, consumed.describe())
         dim = made if isinstance(made, int) else used
         if not isinstance(dim, int):
@@ -251,6 +284,26 @@ def _embedding_shape(encoder: ModelIO, decoder: ModelIO) -> tuple[int, int, int]
             raise ModelError(decoder.path, expected, consumed.describe())
         merged.append(dim)
     return merged[0], merged[1], merged[2]
+
+
+def _check_stride(
+    encoder: ModelIO, decoder: ModelIO, family: Family, image_size: int, side: int
+) -> None:
+    """A stride-16 family's decoder was trained on embeddings of a 16 x side input."""
+    stride = family.encoder_stride
+    if stride is not None and image_size != stride * side:
+        raise ModelError(
+            decoder.path,
+            f"an encoder of {stride * side} x {stride * side} beside this {family.title} "
+            f"decoder ({side} x {side} embeddings, stride {stride})",
+            f"encoder {encoder.path} takes {image_size} x {image_size}: the two files are not "
+            "one model (an EfficientViT-SAM L0-L2 encoder with another family's decoder?)",
+        )
+
+
+def _mask_count(decoder: ModelIO, family: Family) -> int | None:
+    masks = decoder.outputs[family.logits_output].shape[1]
+    return masks if isinstance(masks, int) else None
 
 
 def _low_res_size(
@@ -291,12 +344,13 @@ def detect_signature(
     if "image_embeddings" not in encoder.outputs:
         expected = "an output image_embeddings [1, C, h, w]"
         raise ModelError(encoder.path, expected, encoder.describe())
-    image = _encoder_input(encoder, chosen)
-    _check_shapes(encoder, {**encoder.inputs, **encoder.outputs})
+    image = _encoder_input(encoder)
+    _check_shapes(encoder, dict(encoder.outputs))
     used_outputs = {n: decoder.outputs[n] for n in chosen.decoder_outputs}
     _check_shapes(decoder, {**decoder.inputs, **used_outputs})
     image_size = _image_size(encoder, image, meta)
     embedding = _embedding_shape(encoder, decoder)
+    _check_stride(encoder, decoder, chosen, image_size, embedding[1])
     frame = _meta_numbers(meta, "prompt_frame", 1)
     mean = _meta_numbers(meta, "pixel_mean", 3) or SAM_PIXEL_MEAN
     std = _meta_numbers(meta, "pixel_std", 3) or SAM_PIXEL_STD
@@ -313,4 +367,17 @@ def detect_signature(
         pixel_std=np.array(std, dtype=np.float32),
         encoder_input=image,
         decoder_inputs=dict(decoder.inputs),
+        mask_count=_mask_count(decoder, chosen),
+        upsample=meta["upsample"][0] if "upsample" in meta else None,
     )
+
+
+def single_mask_warning(signature: ModelSignature, decoder_path: str) -> str | None:
+    """What to tell the user when the decoder returns one mask: its graph chose it already."""
+    if signature.mask_count != 1:
+        return None
+    family = signature.family
+    return (f"decoder {decoder_path} returns a single mask: its graph chooses the mask itself "
+            f"({family.single_mask_choice}), so EngineConfig.selection has no effect and masks "
+            f"can differ from the {family.title} predictor's; export the decoder with its 4 "
+            "masks (without --return-single-mask / return_single_mask) to get upstream's choice")

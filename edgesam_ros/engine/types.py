@@ -113,12 +113,14 @@ class EngineInfo(ModelShape):
 
 @dataclass(frozen=True)
 class Timings:
-    """Wall-clock milliseconds of the last `encode` and the last `decode`."""
+    """Wall-clock milliseconds of the last `encode` and the last `decode`, and how many decoder
+    runs that `decode` made (one per group of equal-length prompts and `max_decoder_batch`)."""
 
     preprocess_ms: float = 0.0
     encoder_ms: float = 0.0
     decoder_ms: float = 0.0
     postprocess_ms: float = 0.0
+    decoder_calls: int = 0
 
     @property
     def encode_ms(self) -> float:

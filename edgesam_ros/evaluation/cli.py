@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from edgesam_ros.engine.config import EngineConfig
+from edgesam_ros.engine.config import SELECTIONS, EngineConfig
 from edgesam_ros.engine.engine import SamEngine
 
 from .heldout import heldout_scenes
@@ -27,8 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clicks", type=int, default=3, help="correction clicks after the first")
     p.add_argument("--threads", type=int, default=1,
                    help="onnxruntime threads; 1 measures single-core latency (default: 1)")
-    p.add_argument("--selection", choices=("stability", "iou"), default="stability",
-                   help="how the engine picks among multimask outputs (default: stability)")
+    p.add_argument("--selection", choices=SELECTIONS, default="family",
+                   help="mask choice rule (default: family, the model family's upstream rule)")
     p.add_argument("--providers", default="cpu", help="comma-separated providers (default: cpu)")
     p.add_argument("--proposal-threshold", type=float,
                    default=EngineConfig().proposal_score_threshold,
@@ -54,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = evaluate(engine, heldout_scenes(args.scenes), args.clicks)
     title = (f"{Path(engine.info.encoder_path).name} + {Path(engine.info.decoder_path).name}, "
              f"{args.scenes} held-out scenes, {args.threads} thread(s), "
-             f"{engine.info.encoder_provider}, selection={args.selection}, "
+             f"{engine.info.encoder_provider}, selection={engine.selection}, "
              f"proposal threshold {args.proposal_threshold}")
     print(markdown_table(report, title))
     return 0

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..bags.errors import run_cli
-from ..models.config import VARIANTS
+from ..models.config import UPSAMPLE_MODES, VARIANTS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,6 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--random-init", action="store_true",
                    help="export deterministic random weights (for tests and plumbing)")
     p.add_argument("--opset", type=int, default=17)
+    p.add_argument("--upsample", choices=UPSAMPLE_MODES, default="bicubic",
+                   help="neck x2 upsampling: bicubic (default) as the official weights were "
+                        "trained; bilinear as upstream's ONNX script, for runtimes without a "
+                        "cubic Resize")
     return p
 
 
@@ -60,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with removed_on_failure(Path(args.out_dir)):
             written = export_onnx(args.checkpoint, args.variant, args.out_dir, fp16=args.fp16,
                                   int8=args.int8, rpn=args.rpn, random_init=args.random_init,
-                                  opset=args.opset)
+                                  opset=args.opset, upsample=args.upsample)
         for name, path in written.items():
             print(f"{name}: {path}")
         return 0

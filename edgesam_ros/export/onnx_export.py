@@ -4,8 +4,13 @@ Path chosen for torch 2.13: the TorchScript exporter (``torch.onnx.export(...,
 dynamo=False)``) is still present and traces these models without graph breaks; it takes
 ``dynamic_axes`` for the decoder's B and N axes directly and writes one self-contained
 file. The dynamo exporter (the new default, which breaks upstream's script) is not needed.
-Before tracing, RepViT is re-parameterised and the neck's upsampling switched to bilinear,
-as upstream's ONNX/CoreML export does.
+Before tracing, RepViT is re-parameterised and the neck's x2 upsampling set to ``upsample``:
+``"bicubic"`` (default) is the mode the official weights were trained and evaluated with, and
+torch exports it as ONNX ``Resize`` mode ``cubic`` with ``cubic_coeff_a=-0.75`` (PyTorch's
+coefficient) and half-pixel coordinates, which onnxruntime computes as PyTorch does;
+``"bilinear"`` is what upstream's ONNX/CoreML export scripts switch to, for runtimes without a
+cubic resize (the embedding then differs from the trained model's by about 1). The mode is
+recorded as ``edgesam_ros.upsample`` metadata.
 
 Speed on ONNX Runtime's CPU provider (measured on the full model, one thread): the traced
 graph already gets its GELUs fused (erf pattern to ``Gelu``) and every conv in the NCHWc
@@ -35,6 +40,7 @@ from torch.nn import functional as F
 
 from ..models import EdgeSam, EdgeSamConfig, build_model, load_checkpoint
 from ..models.common import LayerNorm2d
+from ..models.config import UPSAMPLE_MODES
 from ..models.edge_sam import jitter_batchnorm
 from .decoder_graph import DecoderGraph
 
@@ -102,8 +108,11 @@ class EncoderGraph(nn.Module):
 
 def prepare_model(checkpoint: str | Path | None, variant: str | EdgeSamConfig, *,
                   rpn: bool = False,
-                  random_init: bool = False) -> EdgeSam:
+                  random_init: bool = False,
+                  upsample: str = "bicubic") -> EdgeSam:
     """Load (or randomly initialise) and fuse a model ready for tracing."""
+    if upsample not in UPSAMPLE_MODES:
+        raise ValueError(f"upsample must be one of {UPSAMPLE_MODES}, got {upsample!r}")
     if checkpoint is None and not random_init:
         raise ValueError("give a checkpoint, or random_init=True for random weights")
     if checkpoint is not None:
@@ -112,7 +121,7 @@ def prepare_model(checkpoint: str | Path | None, variant: str | EdgeSamConfig, *
             raise ValueError(f"{checkpoint} has no RPN weights (rpn_head.*); export without rpn")
     else:
         model = jitter_batchnorm(build_model(variant, rpn=rpn, seed=RANDOM_SEED), RANDOM_SEED)
-    model.image_encoder.set_upsample_mode("bilinear")
+    model.image_encoder.set_upsample_mode(upsample)
     return model.fuse()
 
 
@@ -126,6 +135,7 @@ def metadata(model: EdgeSam) -> dict[str, str]:
         "edgesam_ros.prompt_frame": str(cfg.image_size),
         "edgesam_ros.pixel_mean": ",".join(str(v) for v in cfg.pixel_mean),
         "edgesam_ros.pixel_std": ",".join(str(v) for v in cfg.pixel_std),
+        "edgesam_ros.upsample": model.image_encoder.upsample_mode,
     }
 
 
@@ -222,6 +232,7 @@ def export_onnx(
     rpn: bool = False,
     random_init: bool = False,
     opset: int = 17,
+    upsample: str = "bicubic",
 ) -> dict[str, Path]:
     """Write ``encoder.onnx``/``decoder.onnx`` (and ``*.fp16.onnx``, ``*.int8.onnx``).
 
@@ -231,7 +242,8 @@ def export_onnx(
         raise ValueError("opset >= 17 required (LayerNormalization-era ops, SDPA export)")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    model = prepare_model(checkpoint, variant, rpn=rpn, random_init=random_init)
+    model = prepare_model(checkpoint, variant, rpn=rpn, random_init=random_init,
+                          upsample=upsample)
     props = metadata(model)
     written = {
         "encoder": export_encoder(model, out / ENCODER_FILE, opset, rpn),

@@ -35,6 +35,11 @@ _M1_SE: tuple[tuple[bool, ...], ...] = (
 )
 
 
+#: Modes of the neck's x2 upsampling (``F.interpolate`` names): bicubic as the official
+#: weights were trained, bilinear as upstream's ONNX/CoreML export scripts switch to.
+UPSAMPLE_MODES = ("bicubic", "bilinear")
+
+
 @dataclass(frozen=True)
 class EdgeSamConfig:
     """Every size knob of the encoder, prompt encoder, decoder and optional RPN head.

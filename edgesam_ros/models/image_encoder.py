@@ -26,10 +26,15 @@ class ImageEncoder(nn.Module):
         self.neck = sam_neck(cfg.embed_dim, cfg.embed_dim)
 
     def set_upsample_mode(self, mode: str) -> None:
-        """Switch the neck's x2 resize (``"bilinear"`` for export, as upstream does)."""
+        """Switch the neck's x2 resize (``"bilinear"`` for runtimes without cubic resize)."""
         for m in self.modules():
             if isinstance(m, Upsample2x):
                 m.mode = mode
+
+    @property
+    def upsample_mode(self) -> str:
+        """The neck's x2 resize mode (``"bicubic"`` as the official weights were trained)."""
+        return self.fuse_stage3.op_list[1].mode
 
     def forward_features(
         self, x: torch.Tensor

@@ -19,7 +19,7 @@ from typing import Any
 
 from rcl_interfaces.msg import ParameterDescriptor
 
-from edgesam_ros.engine.config import PROVIDER_ALIASES, EngineConfig
+from edgesam_ros.engine.config import PROVIDER_ALIASES, RESIZES, SELECTIONS, EngineConfig
 from edgesam_ros.tracking.config import TrackerConfig
 
 from .limits import Limits
@@ -104,6 +104,10 @@ PARAMS: tuple[Param, ...] = (
     _engine("trt_cache_dir", "Where TensorRT engines are cached (the first run builds them)."),
     _engine("max_decoder_batch", "Most objects per decoder call (bounds GPU memory).", low=1),
     _engine("warmup", "Run one encode and decode at configure so the first frame is not slow."),
+    _engine("resize", "Frame resize: pillow is upstream's resize exactly; cv2 is faster but not "
+            "exact.", choices=RESIZES),
+    _engine("selection", "Mask choice: family = the model family's upstream rule; edgesam, sam "
+            "or stability force one (docs/deployment.md).", choices=SELECTIONS),
     # --- what to segment ---
     Param("mode", "prompt", "prompt: objects from prompts only; auto: objects from the model's "
           "proposals only (prompts are rejected); both: proposals and prompts.",

@@ -122,7 +122,8 @@ class Trainer:
         mc = self.model.config
         self.loss_grid = cfg.loss_upscale * 4 * mc.embedding_size
         self.data = SceneBatches(mc.image_size, self.loss_grid, cfg.batch_images,
-                                 cfg.max_instances, cfg.seed, mc.pixel_mean, mc.pixel_std)
+                                 cfg.max_instances, cfg.seed, mc.pixel_mean, mc.pixel_std,
+                                 teacher_size=teacher.size if teacher is not None else None)
         self.adapter: nn.Module | None = None
 
     # -- stages ---------------------------------------------------------------------------
@@ -144,8 +145,8 @@ class Trainer:
         """1x1 conv from student to teacher channels (identity when they match); discarded."""
         if self.adapter is None:
             with torch.no_grad():
-                probe = self.teacher.embed(torch.zeros(1, 3, self.model.config.image_size,
-                                                       self.model.config.image_size))
+                probe = self.teacher.embed(torch.zeros(1, 3, self.teacher.size,
+                                                       self.teacher.size))
             c_s, c_t = self.model.config.embed_dim, probe.shape[1]
             self.adapter = (nn.Identity() if c_s == c_t else nn.Conv2d(c_s, c_t, 1)).to(
                 self.device)
@@ -154,7 +155,7 @@ class Trainer:
     def stage1_step(self, batch: Batch, generator: torch.Generator) -> tuple[torch.Tensor, dict]:
         student = self.adapter(self.model.image_encoder(batch.images))
         with torch.no_grad():
-            target = self.teacher.embed(batch.images)
+            target = self.teacher.embed(batch.teacher_images)
         if student.shape[-2:] != target.shape[-2:]:
             student = F.interpolate(student, size=target.shape[-2:], mode="bilinear",
                                     align_corners=False)
@@ -168,7 +169,7 @@ class Trainer:
                 return batch.targets
         else:
             with torch.no_grad():
-                teacher_emb = self.teacher.embed(batch.images)
+                teacher_emb = self.teacher.embed(batch.teacher_images)
 
             def target_fn(p: PromptBatch) -> torch.Tensor:
                 return self.teacher.masks(teacher_emb, batch.image_index, p.coords, p.labels,

@@ -6,9 +6,9 @@ targets need a decoder with EdgeSAM's interface (inputs ``image_embeddings``, ``
 official EdgeSAM export and ours. Other families' decoders (SAM's ``orig_im_size`` interface,
 EfficientViT-SAM's 1024-frame prompts) would need their own adapter.
 
-The teacher sees the student's normalised, padded S x S input resized to its own T x T frame:
-padding is proportional, so this equals the teacher's own preprocessing up to interpolation
-(SAM's pixel normalisation is assumed, as every SAM-family export uses it). Prompts are scaled
+The teacher gets each scene preprocessed by the engine at its own T x T size
+(`Batch.teacher_images`, upstream's exact resize; SAM's pixel normalisation is assumed, as every
+SAM-family export uses it), so its embeddings are what it gives at inference. Prompts are scaled
 from the S frame to T; ignored refinement points (label -2) become padding (-1), which every
 SAM decoder understands. Decoders with a fixed batch of 1 (the official EdgeSAM export) are
 run prompt by prompt.
@@ -37,11 +37,10 @@ class OnnxTeacher:
         self.size = int(self.encoder.get_inputs()[0].shape[-1])
 
     def embed(self, images: torch.Tensor) -> torch.Tensor:
-        """(I, C, h, w) teacher embeddings of (I, 3, S, S) student inputs."""
-        resized = F.interpolate(images.detach().float().cpu(), size=(self.size, self.size),
-                                mode="bilinear", align_corners=False).numpy()
+        """(I, C, h, w) teacher embeddings of (I, 3, T, T) images preprocessed for the teacher."""
         name = self.encoder.get_inputs()[0].name
-        outs = [self.encoder.run(None, {name: img[None]})[0] for img in resized]
+        inputs = images.detach().float().cpu().numpy()
+        outs = [self.encoder.run(None, {name: img[None]})[0] for img in inputs]
         return torch.from_numpy(np.concatenate(outs)).to(images.device)
 
     def masks(self, embeddings: torch.Tensor, image_index: torch.Tensor, coords: torch.Tensor,

@@ -50,3 +50,9 @@ def engine_for(model_pair: Callable[..., tuple[Path, Path]]) -> Callable[..., Sa
         return cache[key]
 
     return make
+
+
+@pytest.fixture(scope="session")
+def bundled_engine() -> SamEngine:
+    """The bundled model: a real SAM decoder, whose label -1 tokens take part in attention."""
+    return SamEngine.bundled(TEST_CONFIG)

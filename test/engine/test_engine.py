@@ -41,11 +41,15 @@ def test_point_mask_lands_on_the_point(engine_for, preset, shape):
     embedding = engine.encode(blank(shape))
     point = (shape[1] * 0.3, shape[0] * 0.6)
     (result,) = engine.decode(embedding, [Prompt.from_points([point])])
-    # A lone point takes the most stable multimask output, the largest disk (mask 3); a
-    # single-mask SAM export has only its mask 0.
-    radius = RADII[0] if PRESETS[preset][1].mask_count == 1 else RADII[3]
+    # Each family's upstream rule: EdgeSAM takes the most stable of all 4 outputs (the largest
+    # disk, mask 3), SAM-like families the best predicted IoU of 1-3 (mask 1); a single-mask
+    # export has only its mask 0.
+    if PRESETS[preset][1].mask_count == 1:
+        radius = RADII[0]
+    else:
+        radius = RADII[3] if engine.info.family == "edgesam" else RADII[1]
     expected = expected_disk(shape, point, radius, frame_of(preset))
-    assert iou(result.full_mask(shape), expected) > 0.97
+    assert iou(result.full_mask(shape), expected) > 0.95
     assert result.area == int(result.mask.sum()) > 0
     assert result.low_res_logits.shape == engine.info.low_res_size
 
@@ -92,23 +96,34 @@ def test_points_at_the_image_edges(engine_for, shape):
 def test_selection_rule_and_score(engine_for):
     shape = (480, 640)
     point = (320.0, 240.0)
-    by_stability = engine_for("edgesam_ros")
-    by_iou = engine_for("edgesam_ros", selection="iou")
-    embedding = by_stability.encode(blank(shape))
+    edgesam = engine_for("edgesam_ros")
+    sam = engine_for("edgesam_ros", selection="sam")
+    stability = engine_for("edgesam_ros", selection="stability")
+    assert (edgesam.selection, sam.selection, stability.selection) == (
+        "edgesam", "sam", "stability")
+    embedding = edgesam.encode(blank(shape))
     frame = frame_of("edgesam_ros")
 
-    (stable,) = by_stability.decode(embedding, [Prompt.from_points([point])])
+    (stable,) = edgesam.decode(embedding, [Prompt.from_points([point])])
     assert iou(stable.full_mask(shape), expected_disk(shape, point, RADII[3], frame)) > 0.97
     assert stable.iou_prediction == pytest.approx(IOU_SCORES[3])
 
-    (predicted,) = by_iou.decode(embedding, [Prompt.from_points([point])])
+    (predicted,) = sam.decode(embedding, [Prompt.from_points([point])])
     assert iou(predicted.full_mask(shape), expected_disk(shape, point, RADII[1], frame)) > 0.95
     assert predicted.iou_prediction == pytest.approx(IOU_SCORES[1])
     assert predicted.stability < stable.stability  # the small disk is the least stable
 
-    # Two points are unambiguous: mask 0 (radius RADII[0] around their centroid).
-    (two,) = by_stability.decode(embedding, [Prompt.from_points([[300, 240], [340, 240]])])
-    assert iou(two.full_mask(shape), expected_disk(shape, point, RADII[0], frame)) > 0.97
+    # Two points: EdgeSAM's rule still takes the most stable of all 4 (mask 3); SAM's and the
+    # stability rule take output 0 (radius RADII[0] around the centroid).
+    two = Prompt.from_points([[300, 240], [340, 240]])
+    for engine, radius in ((edgesam, RADII[3]), (sam, RADII[0]), (stability, RADII[0])):
+        (result,) = engine.decode(embedding, [two])
+        assert iou(result.full_mask(shape), expected_disk(shape, point, radius, frame)) > 0.97
+    # A box takes output 0 under every rule.
+    box = (200, 150, 400, 350)
+    for engine in (edgesam, sam, stability):
+        (result,) = engine.decode(embedding, [Prompt.from_box(box)])
+        assert iou(result.full_mask(shape), box_mask(shape, box)) > 0.97
 
 
 def _count_decoder_calls(engine: SamEngine, monkeypatch) -> list[dict]:
@@ -124,7 +139,9 @@ def _count_decoder_calls(engine: SamEngine, monkeypatch) -> list[dict]:
     return feeds
 
 
-def test_batched_and_looped_decoding_agree(model_pair, monkeypatch):
+def test_one_decoder_call_per_token_count(model_pair, monkeypatch):
+    """Plumbing on the fake decoder (which ignores -1 tokens, so it cannot show a padding
+    effect; `test_batch_independence.py` checks the masks on a real decoder)."""
     base = EngineConfig(providers=("cpu",), intra_op_threads=1, warmup=False)
     batched = SamEngine(*model_pair("edgesam_ros"), base)
     looped = SamEngine(*model_pair("edgesam_ros", decoder={"batch": 1}), base)
@@ -132,21 +149,24 @@ def test_batched_and_looped_decoding_agree(model_pair, monkeypatch):
     shape = (480, 640)
     prompts = [
         Prompt.from_points([[100, 100]]),
-        Prompt.from_box([300, 200, 500, 400]),
         Prompt(points=np.array([[400, 300], [50, 50]], np.float32),
                labels=np.array([1, 0], np.int32), box=np.array([350, 250, 450, 350], np.float32)),
+        Prompt.from_box([300, 200, 500, 400]),
         Prompt.from_points([[600, 50], [620, 60]]),
     ]
     batched_feeds = _count_decoder_calls(batched, monkeypatch)
     looped_feeds = _count_decoder_calls(looped, monkeypatch)
     together = batched.decode(batched.encode(blank(shape)), prompts)
     one_by_one = looped.decode(looped.encode(blank(shape)), prompts)
-    assert len(batched_feeds) == 1 and batched_feeds[0]["point_coords"].shape == (4, 4, 2)
-    assert len(looped_feeds) == 4
+    assert [f["point_coords"].shape for f in batched_feeds] == [(2, 2, 2), (1, 4, 2), (1, 3, 2)]
+    assert batched.timings.decoder_calls == 3
+    assert len(looped_feeds) == looped.timings.decoder_calls == 4
     for a, b in zip(together, one_by_one, strict=True):
         assert a.box == b.box
         np.testing.assert_array_equal(a.mask, b.mask)
         assert a.stability == pytest.approx(b.stability)
+    expected_boxes = [looped.decode(looped.encode(blank(shape)), [p])[0].box for p in prompts]
+    assert [r.box for r in together] == expected_boxes  # results come back in prompt order
 
 
 def test_large_batches_are_split(model_pair, monkeypatch):
@@ -227,6 +247,7 @@ def test_timings_and_load_log(model_pair, caplog):
                            EngineConfig(providers=("cpu",), intra_op_threads=1))
     loaded = [r.getMessage() for r in caplog.records if "loaded edgesam model" in r.getMessage()]
     assert len(loaded) == 1 and re.search(r"including \d+ ms of warm-up", loaded[0])
+    assert "mask choice edgesam, neck upsampling not recorded" in loaded[0]
     assert engine.info.load_ms > 0
     assert engine.timings.encode_ms == 0 and engine.timings.decode_ms == 0  # warm-up not counted
     embedding = engine.encode(blank((120, 160)))

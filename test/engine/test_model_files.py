@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import onnx_fixtures
 import pytest
@@ -48,7 +50,8 @@ def test_sizes_come_from_the_files_not_from_1024(model_pair):
 
 def test_metadata_prompt_frame_overrides_the_default(model_pair):
     meta = {"edgesam_ros.prompt_frame": "1024", "edgesam_ros.image_size": "256"}
-    encoder, decoder = model_pair("edgesam_ros", decoder={"metadata": meta})
+    encoder, decoder = model_pair("edgesam_ros", encoder={"metadata": {}},
+                                  decoder={"metadata": meta})
     assert SamEngine(encoder, decoder, CONFIG).info.prompt_frame == 1024
 
 
@@ -87,11 +90,28 @@ def test_not_onnx(model_pair, tmp_path):
     assert error.path == str(junk) and "cannot load" in error.found
 
 
-def test_wrong_encoder_input_name(model_pair):
-    encoder, decoder = model_pair("edgesam_ros", encoder={"input_name": "pixels"})
-    error = _error(encoder, decoder)
-    assert error.path == str(encoder)
-    assert "image [B, 3, S, S]" in error.expected and "pixels [1, 3, 256, 256]" in error.found
+@pytest.mark.parametrize("name", ["pixels", "input", "x.1"])
+def test_any_encoder_input_name_is_accepted(model_pair, name):
+    """SAM and MobileSAM ship no encoder export: users name its input freely."""
+    encoder, decoder = model_pair("edgesam_ros", encoder={"input_name": name})
+    engine = SamEngine(encoder, decoder, CONFIG)
+    assert engine.signature.encoder_input.name == name
+    assert engine.encode(np.zeros((32, 48, 3), np.uint8)).features.shape == (1, 8, 16, 16)
+
+
+def test_encoder_with_two_inputs_is_refused(model_pair, tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    encoder, decoder = model_pair("edgesam_ros")
+    model = onnx.load(str(encoder))
+    model.graph.input.append(helper.make_tensor_value_info("scale", TensorProto.FLOAT, [1]))
+    two = tmp_path / "two_inputs.onnx"
+    onnx.save(model, str(two))
+    error = _error(two, decoder)
+    assert error.path == str(two)
+    assert error.expected.startswith("one input [B, 3, S, S] (any name)")
+    assert "image [1, 3, 256, 256], scale [1]" in error.found
 
 
 def test_wrong_encoder_output_name(model_pair):
@@ -120,7 +140,8 @@ def test_decoder_not_matching_its_metadata_family(model_pair):
 def test_wrong_encoder_channels(model_pair):
     encoder, decoder = model_pair("edgesam_ros", encoder={"in_channels": 1})
     error = _error(encoder, decoder)
-    assert "image [B, 3, S, S]" in error.expected and "image [1, 1, 256, 256]" in error.found
+    assert "one input [B, 3, S, S] (any name)" in error.expected
+    assert "image [1, 1, 256, 256]" in error.found
 
 
 def test_wrong_point_coords_shape(model_pair):
@@ -134,7 +155,8 @@ def test_embedding_mismatch_between_files(model_pair):
     encoder, decoder = model_pair("edgesam_ros", decoder={"embedding": (16, 16, 16)})
     error = _error(encoder, decoder)
     assert error.path == str(decoder)
-    assert "image_embeddings [1, 8, 16, 16]" in error.expected
+    assert error.expected == (f"image_embeddings matching the image_embeddings [1, 8, 16, 16] "
+                              f"of encoder {encoder}")
     assert "image_embeddings [1, 16, 16, 16]" in error.found
 
 
@@ -148,7 +170,7 @@ def test_bad_metadata(model_pair):
                                   decoder={"metadata": {"edgesam_ros.family": "yolo"}})
     error = _error(encoder, decoder)
     assert "edgesam_ros.family" in error.expected and "'yolo'" in error.found
-    encoder, decoder = model_pair("edgesam_ros",
+    encoder, decoder = model_pair("edgesam_ros", encoder={"metadata": {}},
                                   decoder={"metadata": {"edgesam_ros.pixel_mean": "1,2"}})
     assert "3 number(s)" in _error(encoder, decoder).expected
 
@@ -175,3 +197,64 @@ def test_bundled_model_paths(tmp_path):
         (tmp_path / name).write_bytes(b"")
     assert bundled_model_paths(tmp_path) == (tmp_path / "edgesam_tiny_encoder.onnx",
                                              tmp_path / "edgesam_tiny_decoder.onnx")
+
+
+def test_bundled_model_is_recognised_by_its_files(model_pair, bundled_engine):
+    from edgesam_ros.engine.bundled import is_bundled_model
+    from edgesam_ros.engine.selection import BUNDLED_RULE
+
+    encoder, decoder = bundled_model_paths()
+    assert is_bundled_model(encoder, decoder)
+    assert not is_bundled_model(*model_pair("edgesam_ros"))
+    assert bundled_engine.selection == BUNDLED_RULE
+    assert SamEngine(encoder, decoder, CONFIG).selection == BUNDLED_RULE  # same files, any route
+    with pytest.raises(ValueError, match=r"selection must be one of .*'family'.*got 'iou'"):
+        EngineConfig(selection="iou")
+
+
+def test_files_of_two_exports_are_refused_naming_both(model_pair):
+    encoder, _ = model_pair("edgesam_ros")
+    _, decoder = model_pair("edgesam_ros", decoder={
+        "metadata": {**onnx_fixtures.PRESETS["edgesam_ros"][1].metadata,
+                     "edgesam_ros.variant": "other"}})
+    error = _error(encoder, decoder)
+    assert error.path == str(decoder)
+    assert error.expected == (f"a decoder from the same export as encoder {encoder} "
+                              "(edgesam_ros.variant = 'test')")
+    assert error.found == "edgesam_ros.variant = 'other'"
+
+
+def test_efficientvit_encoder_with_a_mobilesam_decoder_is_refused(model_pair):
+    """L0 takes 512 x 512 and makes 64 x 64 embeddings, as MobileSAM's 1024 encoder does: the
+    shapes fit, the model does not (MobileSAM's decoder would get points in a 512 frame)."""
+    encoder, _ = model_pair("efficientvit_l")
+    _, decoder = model_pair("mobilesam")
+    error = _error(encoder, decoder)
+    assert error.path == str(decoder)
+    assert error.expected == ("an encoder of 1024 x 1024 beside this MobileSAM (SAM's ONNX "
+                              "interface) decoder (64 x 64 embeddings, stride 16)")
+    assert error.found.startswith(f"encoder {encoder} takes 512 x 512: the two files are not "
+                                  "one model")
+
+
+@pytest.mark.parametrize(
+    ("preset", "decoder", "choice"),
+    [("sam_single_mask", {}, "so a lone box (2 tokens) gets the best of 1-3"),
+     ("efficientvit_l", {"mask_count": 1}, "the best predicted IoU of all 4 outputs")],
+)
+def test_single_mask_decoder_warns_at_load(model_pair, caplog, preset, decoder, choice):
+    encoder, decoder_path = model_pair(preset, decoder=decoder)
+    with caplog.at_level(logging.WARNING, logger="edgesam_ros.engine"):
+        engine = SamEngine(encoder, decoder_path, CONFIG)
+    assert engine.signature.mask_count == 1
+    (warning,) = [r.getMessage() for r in caplog.records if "single mask" in r.getMessage()]
+    assert warning.startswith(f"decoder {decoder_path} returns a single mask: its graph chooses "
+                              "the mask itself")
+    assert choice in warning and "export the decoder with its 4 masks" in warning
+
+
+def test_four_mask_decoders_do_not_warn(model_pair, caplog):
+    with caplog.at_level(logging.WARNING, logger="edgesam_ros.engine"):
+        engine = SamEngine(*model_pair("sam"), CONFIG)
+    assert engine.signature.mask_count == 4
+    assert not [r for r in caplog.records if "single mask" in r.getMessage()]

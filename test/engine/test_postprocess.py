@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from edgesam_ros.engine import LongestSide, MaskResult
-from edgesam_ros.engine.postprocess import MaskUpsampler, choose_masks, stability_scores
+from edgesam_ros.engine.postprocess import MaskUpsampler, stability_scores
+from edgesam_ros.engine.selection import choose_masks, resolve_rule
 
 
 def full_frame_postprocess(logits: np.ndarray, original: tuple[int, int], frame: int) -> np.ndarray:
@@ -86,12 +87,49 @@ def test_stability_score_counts_thresholded_areas():
     assert stability_scores(np.full((1, 1, 4, 4), -9.0), 0.0, 1.0)[0, 0] == 0.0
 
 
-def test_choose_masks_follows_sams_rule():
-    scores = np.array([[0.99, 0.2, 0.8, 0.5], [0.1, 0.9, 0.2, 0.3], [0.1, 0.2, 0.3, 0.4]])
-    multimask = np.array([True, False, True])
-    # a lone point takes the best of 1..3 even if output 0 scores higher; others take output 0
-    np.testing.assert_array_equal(choose_masks(scores, multimask), [2, 0, 3])
-    np.testing.assert_array_equal(choose_masks(scores[:, :1], multimask), [0, 0, 0])
+#: Rows: a lone point, a box, two points, a box + a point.
+IOU = np.array([[0.99, 0.2, 0.8, 0.5], [0.1, 0.9, 0.2, 0.3], [0.1, 0.2, 0.3, 0.4],
+                [0.5, 0.6, 0.1, 0.2]])
+STABILITY = np.array([[0.9, 0.3, 0.2, 0.7], [0.2, 0.8, 0.9, 0.1], [0.95, 0.1, 0.2, 0.3],
+                      [0.1, 0.2, 0.9, 0.3]])
+HAS_BOX = np.array([False, True, False, True])
+LONE_POINT = np.array([True, False, False, False])
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        # EdgeSAM's demo: no box -> best stability of all 4 (output 0 included); box -> 0.
+        ("edgesam", [0, 0, 0, 0]),
+        # SamPredictor users: a lone point -> best predicted IoU of 1..3, even if 0 is higher.
+        ("sam", [2, 0, 0, 0]),
+        # The former default: a lone point -> best stability of 1..3.
+        ("stability", [3, 0, 0, 0]),
+    ],
+)
+def test_choose_masks_by_rule(rule, expected):
+    np.testing.assert_array_equal(choose_masks(rule, IOU, STABILITY, HAS_BOX, LONE_POINT),
+                                  expected)
+    assert choose_masks(rule, IOU[:, :1], STABILITY[:, :1], HAS_BOX, LONE_POINT).tolist() == \
+        [0, 0, 0, 0]  # a single-mask decoder has chosen already
+
+
+def test_edgesam_rule_looks_at_all_four_outputs_without_a_box():
+    stability = np.array([[0.1, 0.2, 0.3, 0.9], [0.1, 0.2, 0.9, 0.3]])
+    chosen = choose_masks("edgesam", np.zeros((2, 4)), stability, np.array([False, False]),
+                          np.array([False, True]))
+    np.testing.assert_array_equal(chosen, [3, 2])  # two points too, unlike SAM's rule
+
+
+@pytest.mark.parametrize(
+    ("selection", "family", "bundled", "rule"),
+    [("family", "edgesam", False, "edgesam"), ("family", "sam", False, "sam"),
+     ("family", "mobilesam", False, "sam"), ("family", "efficientvit", False, "sam"),
+     ("family", "edgesam", True, "sam"), ("stability", "sam", False, "stability"),
+     ("edgesam", "edgesam", True, "edgesam")],
+)
+def test_family_rule_resolution(selection, family, bundled, rule):
+    assert resolve_rule(selection, family, bundled) == rule
 
 
 def test_full_mask_pastes_the_crop():
@@ -99,3 +137,30 @@ def test_full_mask_pastes_the_crop():
                         stability=0.0, area=6, low_res_logits=np.zeros((4, 4), np.float32))
     full = result.full_mask((4, 6))
     assert full.sum() == 6 and full[1:3, 2:5].all()
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(
+    ("original", "frame", "low_res"),
+    [((480, 640), 1024, 256), ((1080, 1920), 1024, 256), ((37, 100), 1024, 256),
+     ((333, 500), 512, 128), ((300, 200), 384, 96)],
+)
+def test_upsampling_equals_upstreams_torch_postprocess(original, frame, low_res):
+    """Sam.postprocess_masks: F.interpolate bilinear to frame x frame, crop the resized part,
+    F.interpolate bilinear to the original size, > threshold; equal to float rounding."""
+    torch = pytest.importorskip("torch")
+    from torch.nn import functional as F
+
+    logits = blob_logits(low_res, seed=7)
+    new_h, new_w = LongestSide(frame).resized_size(original)
+    up = F.interpolate(torch.from_numpy(logits)[None, None], (frame, frame), mode="bilinear",
+                       align_corners=False)[..., :new_h, :new_w]
+    upstream = F.interpolate(up, original, mode="bilinear", align_corners=False)[0, 0].numpy()
+    upsampler = MaskUpsampler(original, LongestSide(frame), (low_res, low_res))
+    ours = upsampler._rows @ logits @ upsampler._cols.T
+    np.testing.assert_allclose(ours, upstream, atol=2e-5 * np.abs(logits).max())
+    box, mask = upsampler.upsample(logits, 0.0)
+    full = MaskResult(box=box, mask=mask, iou_prediction=0, stability=0, area=int(mask.sum()),
+                      low_res_logits=logits).full_mask(original)
+    decided = np.abs(upstream) > 1e-4  # pixels whose sign float rounding cannot flip
+    np.testing.assert_array_equal(full[decided], (upstream > 0)[decided])

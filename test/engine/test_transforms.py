@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from edgesam_ros.engine import LongestSide, Prompt
-from edgesam_ros.engine.prompts import pack_mask_inputs, pack_prompts, wants_multimask
+from edgesam_ros.engine.prompts import (
+    decoder_batches,
+    pack_mask_inputs,
+    prompt_tokens,
+    wants_multimask,
+)
 
 
 @pytest.mark.parametrize(
@@ -45,49 +50,57 @@ def test_boxes_map_as_two_points():
 
 
 def test_point_prompt_gets_padding_point_in_the_frame():
-    coords, labels = pack_prompts(
-        [Prompt.from_points([[100, 300]], [1])], LongestSide(1024), (480, 640), pad_point=True
+    coords, labels = prompt_tokens(
+        Prompt.from_points([[100, 300]], [1]), LongestSide(1024), (480, 640), pad_point=True
     )
-    np.testing.assert_allclose(coords, [[[160, 480], [0, 0]]])
-    np.testing.assert_array_equal(labels, [[1, -1]])
+    np.testing.assert_allclose(coords, [[160, 480], [0, 0]])
+    np.testing.assert_array_equal(labels, [1, -1])
 
 
 def test_padding_point_can_be_switched_off():
-    coords, labels = pack_prompts(
-        [Prompt.from_points([[100, 300]])], LongestSide(1024), (480, 640), pad_point=False
+    coords, labels = prompt_tokens(
+        Prompt.from_points([[100, 300]]), LongestSide(1024), (480, 640), pad_point=False
     )
-    assert coords.shape == (1, 1, 2)
-    np.testing.assert_array_equal(labels, [[1]])
+    assert coords.shape == (1, 2)
+    np.testing.assert_array_equal(labels, [1])
 
 
 def test_box_prompt_has_corners_and_no_padding_point():
     prompt = Prompt(points=np.array([[320, 240]], np.float32), labels=np.array([0], np.int32),
                     box=np.array([639, 479, 0, 0], np.float32))  # corners given reversed
-    coords, labels = pack_prompts([prompt], LongestSide(1024), (480, 640), pad_point=True)
-    np.testing.assert_allclose(coords, [[[512, 384], [0, 0], [1022.4, 766.4]]], rtol=1e-6)
-    np.testing.assert_array_equal(labels, [[0, 2, 3]])
+    coords, labels = prompt_tokens(prompt, LongestSide(1024), (480, 640), pad_point=True)
+    np.testing.assert_allclose(coords, [[512, 384], [0, 0], [1022.4, 766.4]], rtol=1e-6)
+    np.testing.assert_array_equal(labels, [0, 2, 3])
 
 
-def test_prompts_of_different_lengths_are_padded_with_label_minus_one():
+def test_prompts_are_batched_by_token_count_never_padded():
+    box_and_points = Prompt(points=np.array([[5, 5], [6, 6]], np.float32),
+                            labels=np.array([1, 0], np.int32),
+                            box=np.array([0, 0, 10, 10], np.float32))
     prompts = [
-        Prompt.from_points([[1, 1]]),
-        Prompt(points=np.array([[5, 5], [6, 6]], np.float32), labels=np.array([1, 0], np.int32),
-               box=np.array([0, 0, 10, 10], np.float32)),
+        Prompt.from_points([[1, 1]]),         # 2 tokens with the padding point
+        box_and_points,                        # 4 tokens
+        Prompt.from_box([2, 2, 8, 8]),         # 2 tokens
+        Prompt.from_points([[3, 3], [4, 4]]),  # 3 tokens
+        Prompt.from_box([1, 1, 9, 9]),         # 2 tokens
+        box_and_points,
     ]
-    coords, labels = pack_prompts(prompts, LongestSide(64), (64, 64), pad_point=True)
-    assert coords.shape == (2, 4, 2)
-    np.testing.assert_array_equal(labels, [[1, -1, -1, -1], [1, 0, 2, 3]])
-    np.testing.assert_array_equal(coords[0, 1:], 0)
+    batches = decoder_batches(prompts, LongestSide(64), (64, 64), pad_point=True, max_batch=2)
+    assert [b.indices.tolist() for b in batches] == [[0, 2], [4], [1, 5], [3]]
+    np.testing.assert_array_equal(batches[0].labels, [[1, -1], [2, 3]])
+    np.testing.assert_array_equal(batches[2].labels, [[1, 0, 2, 3], [1, 0, 2, 3]])
+    np.testing.assert_array_equal(batches[3].labels, [[1, 1, -1]])
+    np.testing.assert_allclose(batches[0].coords, [[[1, 1], [0, 0]], [[2, 2], [8, 8]]])
 
 
 def test_invalid_prompts_are_rejected():
     frame = LongestSide(64)
     with pytest.raises(ValueError, match="at least one point or a box"):
-        pack_prompts([Prompt.from_points(np.zeros((0, 2)))], frame, (64, 64), True)
+        prompt_tokens(Prompt.from_points(np.zeros((0, 2))), frame, (64, 64), True)
     with pytest.raises(ValueError, match="labels"):
-        pack_prompts([Prompt.from_points([[1, 1]], [2])], frame, (64, 64), True)
+        prompt_tokens(Prompt.from_points([[1, 1]], [2]), frame, (64, 64), True)
     with pytest.raises(ValueError, match="2 points but 1 labels"):
-        pack_prompts([Prompt.from_points([[1, 1], [2, 2]], [1])], frame, (64, 64), True)
+        prompt_tokens(Prompt.from_points([[1, 1], [2, 2]], [1]), frame, (64, 64), True)
 
 
 def test_multimask_only_for_a_lone_point():

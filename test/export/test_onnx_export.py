@@ -67,6 +67,7 @@ def test_interface_names_shapes_and_metadata(exported) -> None:
         assert props["edgesam_ros.image_size"] == props["edgesam_ros.prompt_frame"] == "512"
         assert props["edgesam_ros.pixel_mean"] == "123.675,116.28,103.53"
         assert props["edgesam_ros.pixel_std"] == "58.395,57.12,57.375"
+        assert props["edgesam_ros.upsample"] == "bicubic"
     assert onnx.load(str(paths["encoder"])).opset_import[0].version >= 17
 
 
@@ -171,17 +172,52 @@ def test_decoder_graph_matches_the_model_decoder_with_masks() -> None:
     assert (scores - ref_scores).abs().max() < 1e-5
 
 
+@pytest.mark.parametrize(("mode", "onnx_mode"), [("bicubic", b"cubic"), ("bilinear", b"linear")])
+def test_encoder_equals_pytorch_in_its_upsample_mode(tmp_path, mode, onnx_mode) -> None:
+    """The neck's x2 resize: ONNX Resize (cubic with PyTorch's a = -0.75, half-pixel) on
+    onnxruntime equals F.interpolate in the same mode; the other mode is measurably apart."""
+    from edgesam_ros.export.onnx_export import export_encoder
+
+    torch.set_num_threads(1)
+    model = prepare_model(None, VARIANT, random_init=True, upsample=mode)
+    path = export_encoder(model, tmp_path / "encoder.onnx")
+    (resize,) = [n for n in onnx.load(str(path)).graph.node if n.op_type == "Resize"]
+    attributes = {a.name: onnx.helper.get_attribute_value(a) for a in resize.attribute}
+    assert attributes["mode"] == onnx_mode
+    assert attributes["coordinate_transformation_mode"] == b"half_pixel"
+    if mode == "bicubic":
+        assert attributes["cubic_coeff_a"] == pytest.approx(-0.75)
+    x = _image(model, seed=5)
+    emb = session(path).run(None, {"image": x})[0]
+    with torch.no_grad():
+        ref = model.image_encoder(torch.from_numpy(x)).numpy()
+        model.image_encoder.set_upsample_mode("bilinear" if mode == "bicubic" else "bicubic")
+        other = model.image_encoder(torch.from_numpy(x)).numpy()
+    assert np.abs(emb - ref).max() < 1e-4
+    assert np.abs(emb - other).max() > 1e-2
+
+
 def test_cli_writes_random_tiny(tmp_path, capsys) -> None:
-    assert cli_main(["--variant", "tiny", "--random-init", "-o", str(tmp_path)]) == 0
+    assert cli_main(["--variant", "tiny", "--random-init", "--upsample", "bilinear",
+                     "-o", str(tmp_path)]) == 0
     assert (tmp_path / "encoder.onnx").exists() and (tmp_path / "decoder.onnx").exists()
     assert "encoder.onnx" in capsys.readouterr().out
     assert not any(o.name.startswith("proposal") for o in session(
         tmp_path / "encoder.onnx").get_outputs())
+    props = {p.key: p.value for p in onnx.load(str(tmp_path / "decoder.onnx")).metadata_props}
+    assert props["edgesam_ros.upsample"] == "bilinear"
+    from edgesam_ros.engine import EngineConfig, SamEngine
+
+    engine = SamEngine(tmp_path / "encoder.onnx", tmp_path / "decoder.onnx",
+                       EngineConfig(providers=("cpu",), warmup=False))
+    assert engine.signature.upsample == "bilinear"
 
 
 def test_cli_needs_weights_or_random_init(tmp_path) -> None:
     with pytest.raises(SystemExit):
         cli_main(["-o", str(tmp_path)])
+    with pytest.raises(ValueError, match=r"upsample must be one of \('bicubic', 'bilinear'\)"):
+        prepare_model(None, VARIANT, random_init=True, upsample="nearest")
 
 
 def test_export_from_checkpoint_matches_its_weights(tmp_path) -> None:

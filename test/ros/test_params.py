@@ -22,6 +22,11 @@ def test_defaults_are_valid_and_build_engine_and_tracker_configs():
     assert params.engine_config(values).providers == ("tensorrt", "cuda", "cpu")
     assert params.tracker_config(values).auto is False
     assert params.settings({**values, "mode": "both"}).tracker.auto is True
+    engine = params.engine_config({**values, "engine.resize": "cv2", "engine.selection": "sam"})
+    assert (engine.resize, engine.selection) == ("cv2", "sam")
+    with pytest.raises(params.ParameterError, match=r"engine\.selection = 'iou': expected one of "
+                       "family, edgesam, sam, stability"):
+        params.validate({**values, "engine.selection": "iou"})
 
 
 def test_every_parameter_has_a_description():

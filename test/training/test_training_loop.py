@@ -90,3 +90,24 @@ def test_onnx_teacher_drives_stages_1_and_2(micro_config: TrainConfig, tmp_path:
     trainer.run()
     assert load_checkpoint_state(tmp_path / "run")["stage"] == 2
     assert isinstance(trainer.adapter, torch.nn.Identity)  # same embedding width as the student
+
+
+def test_student_and_teacher_images_are_the_engines_preprocessing() -> None:
+    import numpy as np
+
+    from edgesam_ros.engine import LongestSide
+    from edgesam_ros.engine.preprocess import preprocess_image
+    from edgesam_ros.engine.signatures import SAM_PIXEL_MEAN, SAM_PIXEL_STD
+    from edgesam_ros.scenes.still import generate_scene
+    from edgesam_ros.training.data import STREAM_SEEDS, SceneBatches, train_seed
+
+    data = SceneBatches(128, 32, 2, 4, 0, SAM_PIXEL_MEAN, SAM_PIXEL_STD, teacher_size=320)
+    batch = data.batch(stream=1, step=0)
+    for i in range(2):
+        scene = generate_scene(train_seed(0, STREAM_SEEDS + i), data.scene_config)
+        for tensor, size in ((batch.images[i], 128), (batch.teacher_images[i], 320)):
+            expected = preprocess_image(scene.image, "rgb", LongestSide(size),
+                                        np.array(SAM_PIXEL_MEAN), np.array(SAM_PIXEL_STD))[0]
+            np.testing.assert_array_equal(tensor.numpy(), expected)
+    assert SceneBatches(128, 32, 2, 4, 0, SAM_PIXEL_MEAN, SAM_PIXEL_STD).batch(
+        1, 0).teacher_images is None
