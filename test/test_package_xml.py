@@ -2,7 +2,8 @@
 
 Every top-level module imported anywhere in edgesam_ros/ (read with `ast`, standard library and
 the package itself excepted) must be in `ROSDEP` (module -> its package.xml key, which must be
-declared) or in `PIP_ONLY` (no rosdep key exists: README.md must tell users to pip install it).
+declared), in `PIP_ONLY` (no rosdep key exists: README.md must tell users to pip install it) or
+in `INSTALLED_BY` (a dependency of a declared package, imported only to catch its errors).
 """
 
 from __future__ import annotations
@@ -43,6 +44,12 @@ PIP_ONLY = {
     "onnx": "onnx",
     "onnxscript": "onnxscript",
 }
+#: imported module -> the declared dependency that installs it (read only to name its errors)
+INSTALLED_BY = {
+    "apsw": "rosbags",
+    "backports": "rosbags",  # backports.zstd before Python 3.14
+    "compression": "rosbags",  # compression.zstd from Python 3.14 (standard library there)
+}
 
 
 def imported_modules() -> dict[str, str]:
@@ -70,7 +77,8 @@ def declared() -> set[str]:
 
 
 def test_every_imported_module_has_a_dependency():
-    unmapped = {m: f for m, f in imported_modules().items() if m not in ROSDEP | PIP_ONLY}
+    known = ROSDEP | PIP_ONLY | INSTALLED_BY
+    unmapped = {m: f for m, f in imported_modules().items() if m not in known}
     assert not unmapped, f"add these to package.xml and ROSDEP (or PIP_ONLY): {unmapped}"
 
 

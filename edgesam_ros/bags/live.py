@@ -37,6 +37,7 @@ from sensor_msgs.msg import Image
 
 from edgesam_ros.msg import SegmentationArray
 from edgesam_ros.ros import convert, dds_profile, messages
+from edgesam_ros.ros.diagnostics import status_name
 from edgesam_ros.ros.node import NODE_NAME
 
 from .errors import BagError
@@ -104,7 +105,7 @@ class _Recorder:
 
     def __init__(self, node: Node, namespace: str, record_masks: bool) -> None:
         self.run = LiveRun()
-        self.status_name = f"{namespace}/{NODE_NAME}: segmentation"
+        self.status_name = status_name(f"{namespace}/{NODE_NAME}")
         self.diagnostics_at = 0.0  # monotonic time of the last status of our node
         outputs = f"{namespace}/{NODE_NAME}"
         self.topic = f"{outputs}/segmentation"

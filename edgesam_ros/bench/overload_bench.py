@@ -29,6 +29,7 @@ from sensor_msgs.msg import Image
 
 from edgesam_ros.msg import ObjectPrompt, ObjectPromptArray, SegmentationArray
 from edgesam_ros.ros import convert, qos
+from edgesam_ros.ros.diagnostics import status_name
 from edgesam_ros.scenes.config import SceneConfig
 from edgesam_ros.scenes.still import generate_scene
 
@@ -59,7 +60,7 @@ class Listener:
 
     def on_diagnostics(self, array: DiagnosticArray) -> None:
         for status in array.status:
-            if status.name.startswith(f"{NODE}:"):
+            if status.name == status_name(f"/{NODE}"):
                 self.diagnostics = {kv.key: kv.value for kv in status.values}
 
 

@@ -23,6 +23,12 @@ WINDOW_S = 5.0  # rates are measured over this many seconds
 LATENCY_SAMPLES = 200
 
 
+def status_name(node_name: str) -> str:
+    """The node's DiagnosticStatus name from its fully qualified name (`/robot1/edgesam`), so two
+    robots' nodes stay apart on /diagnostics; listeners build it the same way to find it."""
+    return f"{node_name}: segmentation"
+
+
 class Stats:
     """Sliding-window frame statistics of the node."""
 

@@ -35,7 +35,7 @@ from edgesam_ros.msg import ObjectPrompt, ObjectPromptArray, SegmentationArray
 
 from . import convert, limits, log_bridge, messages, params, pointcloud, qos
 from .delivery import StampGaps
-from .diagnostics import ProblemLog, Stats, status
+from .diagnostics import ProblemLog, Stats, status, status_name
 from .session import ClearRequest, Refusal, Session
 from .worker import LatestWorker
 
@@ -451,7 +451,7 @@ class SegmentNode(LifecycleNode):
             level, message = DiagnosticStatus.OK, "segmenting"
         array = DiagnosticArray()
         array.header.stamp = self.get_clock().now().to_msg()
-        name = f"{self.get_fully_qualified_name()}: segmentation"  # /robot1/edgesam: ...
+        name = status_name(self.get_fully_qualified_name())
         array.status = [status(name, values["provider"], level, message, values)]
         self._outputs["/diagnostics"].publish(array)
 

@@ -27,6 +27,7 @@ from rclpy.executors import SingleThreadedExecutor
 from sensor_msgs.msg import Image
 
 from edgesam_ros.ros import convert, qos
+from edgesam_ros.ros.diagnostics import status_name
 
 msg = pytest.importorskip("edgesam_ros.msg", reason="interfaces not built (run `make build`)")
 
@@ -79,7 +80,7 @@ class Client:
 
     def _on_diagnostics(self, array: DiagnosticArray) -> None:
         for status in array.status:
-            if status.name == f"{self.prefix}: segmentation":  # the fully qualified name
+            if status.name == status_name(self.prefix):
                 self.diagnostics = {kv.key: kv.value for kv in status.values}
 
     def listen(self, msg_type: type, topic: str, callback: Callable) -> None:

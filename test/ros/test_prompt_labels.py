@@ -44,7 +44,7 @@ def test_a_detection_is_labelled_with_its_best_class() -> None:
         SimpleNamespace(bbox=box, results=[_detection("17", 0.5, nested=False)]),
         SimpleNamespace(bbox=box, results=[]),
     ]
-    header = SimpleNamespace(stamp=SimpleNamespace(sec=1, nanosec=5))
+    header = SimpleNamespace(stamp=SimpleNamespace(sec=1, nanosec=5), frame_id="camera")
     request = messages.detection_request(SimpleNamespace(header=header, detections=detections))
     assert [p.label for p in request.prompts] == ["dog", "17", ""]
     assert {p.source for p in request.prompts} == {Source.DETECTION}
