@@ -65,6 +65,9 @@ class RepositoryOptions:
     tensorrt: bool = False
     #: Let that TensorRT engine use FP16.
     fp16: bool = True
+    #: Directory (inside the server's container) where TensorRT engines are cached per model, so
+    #: only the first start builds them; mount a volume there (docs/deployment.md).
+    trt_cache: str = "/trt_cache"
     #: onnxruntime threads inside one operator of the python backend (0: one per core).
     threads: int = 0
 
@@ -79,9 +82,13 @@ class WrittenModel:
     note: str
 
 
-def _leading_one(tensors: dict[str, TensorInfo]) -> bool:
-    return all(bool(t.shape) and (t.shape[0] == 1 or not isinstance(t.shape[0], int))
-               for t in tensors.values())
+def _shared_batch_axis(io: ModelIO) -> bool:
+    """Every tensor leads with the same axis: 1 (a batch-1 export) or one shared symbol."""
+    tensors = [*io.inputs.values(), *io.outputs.values()]
+    if not all(t.shape for t in tensors):
+        return False
+    leads = {t.shape[0] for t in tensors}
+    return len(leads) == 1 and (leads == {1} or isinstance(next(iter(leads)), str))
 
 
 def _with_batch_axis(tensors: dict[str, TensorInfo]) -> dict[str, TensorInfo]:
@@ -98,7 +105,7 @@ def batch_encoder(path: str | Path) -> tuple[bytes | None, str]:
     import onnxruntime as ort
 
     io = read_model_io(path)
-    if not (_leading_one(io.inputs) and _leading_one(io.outputs)):
+    if not _shared_batch_axis(io):
         return None, f"not every encoder tensor has a leading batch axis ({io.describe()})"
     model = onnx.load(str(path))
     for tensor in [*model.graph.input, *model.graph.output]:
@@ -161,7 +168,7 @@ def model_config(
             f'  parameters {{ key: "precision_mode" value: "{precision}" }}\n'
             '  parameters { key: "max_workspace_size_bytes" value: "1073741824" }\n'
             '  parameters { key: "trt_engine_cache_enable" value: "1" }\n'
-            f'  parameters {{ key: "trt_engine_cache_path" value: "/tmp/trt_cache_{name}" }}\n'
+            f'  parameters {{ key: "trt_engine_cache_path" value: "{options.trt_cache}/{name}" }}\n'
             "} ] } }\n"
         )
     parameters = {k: v for k, v in io.metadata.items() if k.startswith(META_PREFIX)}
@@ -245,6 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="TensorRT accelerator for the encoder (onnxruntime backend on GPU)")
     p.add_argument("--no-fp16", dest="fp16", action="store_false",
                    help="TensorRT in FP32 instead of FP16")
+    p.add_argument("--trt-cache", default=defaults.trt_cache,
+                   help="TensorRT engine cache directory inside the server's container")
     p.add_argument("--threads", type=int, default=defaults.threads,
                    help="python backend: onnxruntime intra-op threads (0: one per core)")
     return p

@@ -163,3 +163,17 @@ class TritonServer:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
         self.stop()
+
+
+def python_backend_server(
+    encoder: str | Path, decoder: str | Path, repository: str | Path, threads: int = 1,
+    max_batch_size: int = 8, queue_delay_us: int = 2000,
+) -> TritonServer:
+    """An unstarted server for `encoder`/`decoder`, served by our Python-backend model from a
+    repository written at `repository` (the CPU test server has no onnxruntime backend)."""
+    from edgesam_ros.serving.repository import RepositoryOptions, write_repository
+
+    options = RepositoryOptions(backend="python", kind="cpu", threads=threads,
+                                max_batch_size=max_batch_size, queue_delay_us=queue_delay_us)
+    write_repository(encoder, decoder, repository, options)
+    return TritonServer(repository, log_path=Path(repository) / "tritonserver.log")
