@@ -423,8 +423,9 @@ class SegmentNode(LifecycleNode):
             level, message = DiagnosticStatus.OK, "segmenting"
         array = DiagnosticArray()
         array.header.stamp = self.get_clock().now().to_msg()
-        array.status = [status(f"{self.get_name()}: segmentation", values["provider"], level,
-                               message, values)]
+        # The namespaced name tells the cameras apart when several nodes share /diagnostics.
+        name = f"{self.get_fully_qualified_name()}: segmentation"
+        array.status = [status(name, values["provider"], level, message, values)]
         self._outputs["/diagnostics"].publish(array)
 
 

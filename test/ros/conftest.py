@@ -70,20 +70,21 @@ def random_model_parameters(**extra: object) -> dict[str, object]:
 class NodeHarness:
     """A SegmentNode plus a client node, both spun by one executor in a background thread."""
 
-    def __init__(self, parameters: dict[str, object], name: str = "edgesam") -> None:
+    def __init__(self, parameters: dict[str, object], name: str = "edgesam",
+                 namespace: str = "") -> None:
         from rclpy.executors import SingleThreadedExecutor
         from rclpy.parameter import Parameter
 
         from edgesam_ros.ros.node import SegmentNode
 
         overrides = [Parameter(k, value=v) for k, v in parameters.items()]
-        self.node = SegmentNode(name, parameter_overrides=overrides)
-        self.client = rclpy.create_node(f"{name}_test_client")
+        self.node = SegmentNode(name, namespace=namespace, parameter_overrides=overrides)
+        self.client = rclpy.create_node(f"{name}_test_client", namespace=namespace)
         self.executor = SingleThreadedExecutor()
         self.executor.add_node(self.node)
         self.executor.add_node(self.client)
         self._thread = threading.Thread(target=self.executor.spin, daemon=True)
-        self.prefix = f"/{name}"
+        self.prefix = f"{namespace}/{name}"
 
     def start(self) -> bool:
         """Drive the node to active (autostart) and start spinning."""
