@@ -37,7 +37,7 @@ test: build triton lint $(TEST_MODEL)/decoder.onnx
 demo: build
 	$(IN_ENV) edgesam-ros demo --out out
 
-bench: build
+bench: build triton
 	$(IN_ENV) edgesam-ros bench
 
 # Retrains the bundled model from scratch and overwrites edgesam_ros/weights/ (about 70 minutes
