@@ -4,26 +4,18 @@
 # own venv (tools/triton/requirements.txt), never into the project's: see that file for why.
 #
 # Idempotent: nothing happens while the requirements and this script are unchanged since the last
-# successful run. Prints nothing else on success; `edgesam_ros.engine.triton_server` finds the
-# server through $EDGESAM_TRITON_VENV (default below).
+# successful run. `edgesam_ros.serving.server` finds the server through $EDGESAM_TRITON_VENV
+# (default below).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 venv=${EDGESAM_TRITON_VENV:-$HOME/.cache/edgesam_ros/triton}
 stamp="$venv/.edgesam_ros-triton"
 
-python=${PYTHON:-}
-if [ -z "$python" ]; then
-  for candidate in python3.11 python3; do
-    if command -v "$candidate" >/dev/null && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
-      python=$candidate
-      break
-    fi
-  done
-fi
-if [ -z "$python" ]; then
-  # The wheel's Python backend stubs are per Python version; the tests use the 3.11 one.
-  echo "setup_triton: Python 3.11 is required; set PYTHON=..." >&2
+# The wheel's Python backend stub is built for Python 3.11 (it embeds libpython3.11).
+python=${PYTHON:-python3.11}
+if ! "$python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
+  echo "setup_triton: Python 3.11 is required ($python is not); set PYTHON=..." >&2
   exit 1
 fi
 
