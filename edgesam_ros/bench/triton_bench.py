@@ -124,9 +124,10 @@ def camera_worker(spec: str) -> int:
 
 
 def run_camera_processes(cameras: int, paths: tuple[Path | None, Path | None],
-                         config: EngineConfig, objects: int,
-                         seconds: float) -> tuple[int, float, list[float]]:
-    """(frames, wall seconds, per-frame latencies) of cameras as separate processes."""
+                         config: EngineConfig, objects: int, seconds: float,
+                         on_start: Callable[[], None]) -> tuple[int, float, list[float]]:
+    """(frames, wall seconds, per-frame latencies) of cameras as separate processes;
+    `on_start()` runs once every camera has loaded (and warmed up) its engine."""
     fields = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()}
     workers = []
     for index in range(cameras):
@@ -138,6 +139,7 @@ def run_camera_processes(cameras: int, paths: tuple[Path | None, Path | None],
     for worker in workers:
         if worker.stdout.readline().strip() != "ready":
             raise RuntimeError("a camera process failed to start (see its error above)")
+    on_start()
     begin = time.perf_counter()
     for worker in workers:
         worker.stdin.write("go\n")
@@ -166,21 +168,27 @@ def bench_case(backend: str, layout: str, cameras: int, args: argparse.Namespace
         config = EngineConfig(providers=("cpu",), backend="triton", triton_url=server.url,
                               triton_timeout_s=30.0)
         paths: tuple[Path | None, Path | None] = (None, None)
-        before = encoder_statistics(client, "edgesam_encoder")
     else:
         config = EngineConfig(providers=("cpu",), intra_op_threads=max(1, args.threads // cameras),
                               inter_op_threads=1)
         paths = (args.encoder, args.decoder)
+    counted: list[tuple[Counter[int], int, int]] = []
+
+    def start() -> None:  # after the engines' warm-up, which the statistics must not include
+        if backend == "triton":
+            counted.append(encoder_statistics(client, "edgesam_encoder"))
+
     if layout == "processes":
         frames, seconds, latencies = run_camera_processes(cameras, paths, config, args.objects,
-                                                          args.seconds)
+                                                          args.seconds, start)
     else:
         engines = [SamEngine(*paths, config) for _ in range(cameras)]
+        start()
         frames, seconds, latencies = run_cameras(engines, *scene_frames(4, args.objects),
                                                  args.seconds)
     if backend != "triton":
         return CaseResult(frames, seconds, latencies, Counter(), None)
-    after = encoder_statistics(client, "edgesam_encoder")
+    before, after = counted[0], encoder_statistics(client, "edgesam_encoder")
     batches = +(after[0] - before[0])
     queued = after[1] - before[1]
     queue_ms = (after[2] - before[2]) / 1e6 / queued if queued else 0.0

@@ -134,3 +134,28 @@ def test_concurrent_frames_are_batched_by_the_server(server, scene):
     assert executions < inferences, "no request was batched with another"
     sizes = {int(b["batch_size"]) for b in after["model_stats"][0]["batch_stats"]}
     assert max(sizes) > 1
+
+
+def test_bench_case_counts_every_frame_and_the_batches_that_ran_them(server):
+    from argparse import Namespace
+
+    from edgesam_ros.bench.triton_bench import bench_case, table
+
+    args = Namespace(encoder=ENCODER, decoder=DECODER, objects=1, seconds=1.0, threads=1)
+    client = grpcclient.InferenceServerClient(server.url)
+    result = bench_case("triton", "threads", 2, args, server, client)
+    assert result.frames == len(result.latencies_ms) > 0
+    # every frame (threads finish the one in flight) was one encoder request, warm-up excluded
+    assert sum(size * count for size, count in result.batches.items()) == result.frames
+    row = table({(2, "threads", "triton"): result}).splitlines()[2]
+    assert row.startswith(f"| 2 | threads | triton | {result.fps:.1f} | ")
+
+
+def test_missing_server_install_says_how_to_get_one(tmp_path):
+    from edgesam_ros.serving.server import find_install
+
+    with pytest.raises(FileNotFoundError) as error:
+        find_install(tmp_path / "venv")
+    assert str(error.value) == (
+        f"no Triton server at {tmp_path / 'venv'}/lib/python3.11/site-packages/pytriton/"
+        "tritonserver/bin/tritonserver: run tools/setup_triton.sh (part of `make test`)")
