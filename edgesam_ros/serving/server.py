@@ -9,7 +9,9 @@ variables (PYTHONPATH & co., which point at ROS wheels) are removed from its env
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -62,6 +64,12 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def _stop_with_parent() -> None:
+    """In the server's process before exec: SIGTERM when the process that started it dies
+    (Linux PR_SET_PDEATHSIG), so a killed test run or bench leaves no server behind."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
 
 
 def server_environment(install: TritonInstall) -> dict[str, str]:
@@ -122,6 +130,7 @@ class TritonServer:
             self._process = subprocess.Popen(
                 self.command(), stdout=log, stderr=subprocess.STDOUT,
                 env=server_environment(self.install), start_new_session=True,
+                preexec_fn=_stop_with_parent,
             )
         client = grpcclient.InferenceServerClient(self.url)
         deadline = time.monotonic() + timeout
