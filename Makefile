@@ -9,10 +9,15 @@ export OMP_NUM_THREADS ?= 2
 COLCON_FLAGS := --symlink-install --base-paths . --event-handlers console_direct- \
 	--cmake-args -DBUILD_TESTING=OFF -DPython3_EXECUTABLE=$(EDGESAM_VENV)/bin/python
 
-.PHONY: env build test lint demo bench model clean
+.PHONY: env triton build test lint demo bench model clean
 
 env:
 	tools/setup_env.sh
+
+# Triton Inference Server for the Triton backend tests and `bench triton` (own venv, pinned in
+# tools/triton/requirements.txt).
+triton:
+	tools/setup_triton.sh
 
 build: env
 	$(IN_ENV) colcon build $(COLCON_FLAGS)
@@ -26,13 +31,13 @@ TEST_MODEL := .cache/random_tiny
 $(TEST_MODEL)/decoder.onnx: $(wildcard edgesam_ros/models/*.py edgesam_ros/export/*.py) | build
 	$(IN_ENV) edgesam-ros export --variant tiny --random-init -o $(TEST_MODEL)
 
-test: build lint $(TEST_MODEL)/decoder.onnx
+test: build triton lint $(TEST_MODEL)/decoder.onnx
 	$(IN_ENV) python -m pytest test
 
 demo: build
 	$(IN_ENV) edgesam-ros demo --out out
 
-bench: build
+bench: build triton
 	$(IN_ENV) edgesam-ros bench
 
 # Retrains the bundled model from scratch and overwrites edgesam_ros/weights/ (about 70 minutes

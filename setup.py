@@ -28,6 +28,7 @@ setup(
         "export": ["torch>=2.1", "onnx>=1.15", "onnxscript>=0.1"],
         "train": ["torch>=2.1", "onnx>=1.15", "onnxscript>=0.1"],
         "bench": ["torch>=2.1", "onnx>=1.15"],
+        "triton": ["tritonclient[grpc]>=2.40", "onnx>=1.15"],
         "dev": ["pytest>=7", "ruff>=0.5", "onnx>=1.15"],
     },
     entry_points={

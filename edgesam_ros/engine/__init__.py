@@ -1,4 +1,4 @@
-"""ROS-free EdgeSAM inference on onnxruntime: load, encode a frame, decode object prompts.
+"""ROS-free EdgeSAM inference (onnxruntime or a Triton server): load, encode, decode prompts.
 
 The contract is in docs/architecture.md ("Engine contract"); deployment in docs/deployment.md.
 """
@@ -6,7 +6,7 @@ The contract is in docs/architecture.md ("Engine contract"); deployment in docs/
 from edgesam_ros.engine.bundled import bundled_model_paths
 from edgesam_ros.engine.config import EngineConfig
 from edgesam_ros.engine.engine import SamEngine
-from edgesam_ros.engine.errors import ModelError
+from edgesam_ros.engine.errors import InferenceError, ModelError
 from edgesam_ros.engine.signatures import FAMILIES, ModelSignature
 from edgesam_ros.engine.transforms import LongestSide
 from edgesam_ros.engine.types import (
@@ -23,6 +23,7 @@ __all__ = [
     "Embedding",
     "EngineConfig",
     "EngineInfo",
+    "InferenceError",
     "LongestSide",
     "MaskResult",
     "ModelError",

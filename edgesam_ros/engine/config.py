@@ -21,6 +21,8 @@ PROVIDER_ALIASES = {
 SELECTIONS = ("family", "edgesam", "sam", "stability")
 #: Frame resize methods: "pillow" is upstream's resize exactly, "cv2" is faster, not exact.
 RESIZES = ("pillow", "cv2")
+#: Where the models run: onnxruntime sessions in this process, or a Triton Inference Server.
+BACKENDS = ("local", "triton")
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,16 @@ class EngineConfig:
     max_proposals: int = 20
     #: Force a model family (see `signatures.FAMILIES`) instead of detecting it from the files.
     family: str | None = None
+    #: "local": onnxruntime sessions on the given files; "triton": the models of a Triton
+    #: Inference Server (`triton_*` below; docs/deployment.md), the files are not used.
+    backend: str = "local"
+    #: gRPC address (host:port) of the Triton server.
+    triton_url: str = "127.0.0.1:8001"
+    #: Names of the encoder and decoder models in the server's repository.
+    triton_encoder_model: str = "edgesam_encoder"
+    triton_decoder_model: str = "edgesam_decoder"
+    #: Seconds one request to the server may take before the frame is given up.
+    triton_timeout_s: float = 2.0
 
     def __post_init__(self) -> None:
         if self.resize not in RESIZES:
@@ -95,6 +107,10 @@ class EngineConfig:
             raise ValueError("max_decoder_batch and trt_max_points must be at least 1")
         if self.stability_offset <= 0:
             raise ValueError("stability_offset must be positive")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
+        if self.triton_timeout_s <= 0:
+            raise ValueError("triton_timeout_s must be positive")
 
     @property
     def provider_names(self) -> list[str]:

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from edgesam_ros.engine.backends import open_backend
 from edgesam_ros.engine.bundled import bundled_model_paths, is_bundled_model
 from edgesam_ros.engine.config import EngineConfig
-from edgesam_ros.engine.model_io import read_model_io
 from edgesam_ros.engine.postprocess import mask_upsampler, stability_scores
 from edgesam_ros.engine.preprocess import preprocess_image
 from edgesam_ros.engine.prompts import (
@@ -26,7 +26,7 @@ from edgesam_ros.engine.prompts import (
     wants_multimask,
 )
 from edgesam_ros.engine.proposals import select_proposals
-from edgesam_ros.engine.providers import ProviderChain, trt_profile
+from edgesam_ros.engine.providers import trt_profile
 from edgesam_ros.engine.selection import choose_masks, resolve_rule
 from edgesam_ros.engine.signatures import PROPOSAL_OUTPUTS, detect_signature, single_mask_warning
 from edgesam_ros.engine.transforms import LongestSide
@@ -43,17 +43,20 @@ def _ms(start: float, end: float) -> float:
 
 
 class SamEngine:
-    """EdgeSAM (or a SAM-family model) on onnxruntime; see docs/architecture.md for the contract."""
+    """EdgeSAM (or a SAM-family model) on onnxruntime or a Triton server (`config.backend`; the
+    Triton backend names its models in the config and ignores the paths); see
+    docs/architecture.md for the contract."""
 
     def __init__(
         self,
-        encoder_path: str | Path,
-        decoder_path: str | Path,
+        encoder_path: str | Path | None,
+        decoder_path: str | Path | None,
         config: EngineConfig | None = None,
     ) -> None:
         self.config = config or EngineConfig()
         start = time.perf_counter()
-        encoder_io, decoder_io = read_model_io(encoder_path), read_model_io(decoder_path)
+        backend = open_backend(encoder_path, decoder_path, self.config)
+        encoder_io, decoder_io = backend.model_io()
         self.signature = detect_signature(encoder_io, decoder_io, self.config.family)
         sig = self.signature
         warning = single_mask_warning(sig, decoder_io.path)
@@ -68,10 +71,9 @@ class SamEngine:
         if sig.has_proposals:
             self._encoder_outputs += PROPOSAL_OUTPUTS
         self._decoder_outputs = [sig.family.scores_output, sig.family.logits_output]
-        chain = ProviderChain(self.config)
-        self._encoder, encoder_provider = chain.open(encoder_io.path, "encoder")
-        self._decoder, decoder_provider = chain.open(
-            decoder_io.path, "decoder", trt_profile(self._decoder_profile_ranges())
+        self._encoder, encoder_provider = backend.open(encoder_io, "encoder")
+        self._decoder, decoder_provider = backend.open(
+            decoder_io, "decoder", trt_profile(self._decoder_profile_ranges())
         )
         self._warned_mask_input = False
         self._timings = Timings()

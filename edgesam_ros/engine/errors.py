@@ -17,3 +17,11 @@ class ModelError(Exception):
         self.expected = expected
         self.found = found
         super().__init__(f"{self.path}: expected {expected}; found {found}")
+
+
+class InferenceError(RuntimeError):
+    """A remote inference request failed (server down, too slow, or it refused the request).
+
+    Only that frame is lost: the engine stays usable and the next request tries again, so a node
+    reports the outage and recovers by itself when the server is back.
+    """

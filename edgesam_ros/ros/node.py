@@ -30,7 +30,7 @@ from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackRet
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
 from std_srvs.srv import SetBool, Trigger
 
-from edgesam_ros.engine import ModelError, SamEngine
+from edgesam_ros.engine import InferenceError, ModelError, SamEngine
 from edgesam_ros.msg import ObjectPrompt, ObjectPromptArray, SegmentationArray
 
 from . import convert, limits, log_bridge, messages, params, pointcloud, qos
@@ -45,6 +45,10 @@ SUCCESS, FAILURE = TransitionCallbackReturn.SUCCESS, TransitionCallbackReturn.FA
 MODEL_HELP = (
     "Set model.encoder and model.decoder to EdgeSAM ONNX files (official chongzhou96/EdgeSAM "
     "exports or `edgesam-ros export`), or leave both empty for the bundled model; see docs/node.md"
+)
+TRITON_HELP = (
+    "Check engine.triton.url and the model names against the server's repository "
+    "(`edgesam-ros triton-repo` writes one); see docs/deployment.md"
 )
 
 
@@ -94,6 +98,7 @@ class SegmentNode(LifecycleNode):
         self._camera_info: CameraInfo | None = None
         self._depth: deque[Image] = deque(maxlen=10)
         self._prompts = {"received": 0, "dropped": 0}  # prompt requests, for diagnostics
+        self._inference_error = ""  # the last remote inference failure, "" once frames succeed
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -177,7 +182,8 @@ class SegmentNode(LifecycleNode):
             else:
                 engine = SamEngine.bundled(config)
         except ModelError as error:
-            self.get_logger().error(f"cannot load the model: {error}. {MODEL_HELP}")
+            help_text = TRITON_HELP if config.backend == "triton" else MODEL_HELP
+            self.get_logger().error(f"cannot load the model: {error}. {help_text}")
             return None
         except Exception as error:  # onnxruntime raises its own types for broken files
             paths = f"{v['model.encoder'] or 'bundled'} / {v['model.decoder'] or 'bundled'}"
@@ -354,6 +360,11 @@ class SegmentNode(LifecycleNode):
     # ------------------------------------------------------------------ worker thread
 
     def _on_worker_error(self, error: BaseException) -> None:
+        if isinstance(error, InferenceError):  # server down or slow: drop, retry on the next
+            self._inference_error = str(error)
+            self._stats.on_dropped()
+            self._problems.warn("inference", f"frame dropped: {error}")
+            return
         self._problems.warn("processing", f"a frame failed: {type(error).__name__}: {error}")
 
     def _process(self, frame: Frame) -> None:
@@ -365,6 +376,9 @@ class SegmentNode(LifecycleNode):
             return
         header = frame.msg.header
         outcome = self._session.process(image, color, messages.stamp_ns(header), header.frame_id)
+        if self._inference_error:
+            self._inference_error = ""
+            self.get_logger().info("inference works again: segmenting")
         result = messages.segmentation_array(header, outcome)
         for rejected in outcome.rejected:
             self._problems.warn("prompt", f"{rejected.action} of object {rejected.object_id} "
@@ -440,6 +454,9 @@ class SegmentNode(LifecycleNode):
         })
         if not self._enabled:
             level, message = DiagnosticStatus.OK, "disabled (~/enable)"
+        elif self._inference_error:
+            level, message = DiagnosticStatus.ERROR, (
+                f"inference failing, frames are dropped: {self._inference_error}")
         elif received == 0.0:
             level, message = DiagnosticStatus.WARN, (
                 f"no images on {self._input_topic}: check the topic, and image.reliability "
@@ -451,6 +468,7 @@ class SegmentNode(LifecycleNode):
             level, message = DiagnosticStatus.OK, "segmenting"
         array = DiagnosticArray()
         array.header.stamp = self.get_clock().now().to_msg()
+        # The namespaced name tells the cameras apart when several nodes share /diagnostics.
         name = status_name(self.get_fully_qualified_name())
         array.status = [status(name, values["provider"], level, message, values)]
         self._outputs["/diagnostics"].publish(array)

@@ -19,7 +19,13 @@ from typing import Any
 
 from rcl_interfaces.msg import ParameterDescriptor
 
-from edgesam_ros.engine.config import PROVIDER_ALIASES, RESIZES, SELECTIONS, EngineConfig
+from edgesam_ros.engine.config import (
+    BACKENDS,
+    PROVIDER_ALIASES,
+    RESIZES,
+    SELECTIONS,
+    EngineConfig,
+)
 from edgesam_ros.tracking.config import TrackerConfig
 
 from .limits import Limits
@@ -84,6 +90,12 @@ def _engine(name: str, description: str, **kw: Any) -> Param:
     return Param(f"engine.{name}", default, description, target=f"engine.{name}", **kw)
 
 
+def _triton(name: str, description: str, **kw: Any) -> Param:
+    """`engine.triton.<name>`, passed as `EngineConfig.triton_<name>`."""
+    return Param(f"engine.triton.{name}", getattr(_E, f"triton_{name}"), description,
+                 target=f"engine.triton_{name}", **kw)
+
+
 def _tracker(name: str, description: str, group: str = "tracker", **kw: Any) -> Param:
     full = f"{group}.{name}" if group else name
     return Param(full, getattr(_T, name), description, target=f"tracker.{name}", dynamic=True, **kw)
@@ -108,6 +120,14 @@ PARAMS: tuple[Param, ...] = (
             "exact.", choices=RESIZES),
     _engine("selection", "Mask choice: family = the model family's upstream rule; edgesam, sam "
             "or stability force one (docs/deployment.md).", choices=SELECTIONS),
+    _engine("backend", "local: onnxruntime in this node on model.encoder/decoder; triton: the "
+            "models of a Triton Inference Server (engine.triton.*; docs/deployment.md).",
+            choices=BACKENDS),
+    _triton("url", "gRPC address host:port of the Triton server (backend triton)."),
+    _triton("encoder_model", "Name of the encoder model in the server's repository."),
+    _triton("decoder_model", "Name of the decoder model in the server's repository."),
+    _triton("timeout_s", "Seconds one request to the server may take; a frame whose request "
+            "fails or times out is dropped and reported.", low=0.001),
     # --- what to segment ---
     Param("mode", "prompt", "prompt: objects from prompts only; auto: objects from the model's "
           "proposals only (prompts are rejected); both: proposals and prompts.",

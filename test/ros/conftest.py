@@ -81,7 +81,7 @@ class NodeHarness:
         overrides = [Parameter(k, value=v) for k, v in parameters.items()]
         self.node = SegmentNode(name, namespace=namespace or None,
                                 parameter_overrides=overrides)
-        self.client = rclpy.create_node(f"{name}_test_client")
+        self.client = rclpy.create_node(f"{name}_test_client", namespace=namespace or None)
         self.executor = SingleThreadedExecutor()
         self.executor.add_node(self.node)
         self.executor.add_node(self.client)
