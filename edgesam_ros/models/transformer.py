@@ -6,6 +6,8 @@ broadcasts, so the shared image side is not copied B times until it first differ
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -51,14 +53,14 @@ class MLPBlock(nn.Module):
 class TwoWayAttentionBlock(nn.Module):
     """Token self-attention, token-to-image attention, token MLP, image-to-token attention."""
 
-    def __init__(self, dim: int, heads: int, mlp_dim: int, downsample: int, skip_pe: bool
-                 ) -> None:
+    def __init__(self, dim: int, heads: int, mlp_dim: int, downsample: int, skip_pe: bool,
+                 mlp: Callable[[int, int], nn.Module] = MLPBlock) -> None:
         super().__init__()
         self.self_attn = Attention(dim, heads)
         self.norm1 = nn.LayerNorm(dim)
         self.cross_attn_token_to_image = Attention(dim, heads, downsample)
         self.norm2 = nn.LayerNorm(dim)
-        self.mlp = MLPBlock(dim, mlp_dim)
+        self.mlp = mlp(dim, mlp_dim)
         self.norm3 = nn.LayerNorm(dim)
         self.norm4 = nn.LayerNorm(dim)
         self.cross_attn_image_to_token = Attention(dim, heads, downsample)
@@ -81,12 +83,17 @@ class TwoWayAttentionBlock(nn.Module):
 
 
 class TwoWayTransformer(nn.Module):
-    """``depth`` two-way blocks, then a final token-to-image attention and LayerNorm."""
+    """``depth`` two-way blocks, then a final token-to-image attention and LayerNorm.
 
-    def __init__(self, dim: int, depth: int, heads: int, mlp_dim: int, downsample: int) -> None:
+    ``mlp(dim, hidden)`` builds each block's token FFN: SAM's ``lin1``/``lin2`` by default;
+    SAM 2 (EdgeTAM) names the same ReLU FFN ``layers.0``/``layers.1``.
+    """
+
+    def __init__(self, dim: int, depth: int, heads: int, mlp_dim: int, downsample: int,
+                 mlp: Callable[[int, int], nn.Module] = MLPBlock) -> None:
         super().__init__()
         self.layers = nn.ModuleList(
-            TwoWayAttentionBlock(dim, heads, mlp_dim, downsample, skip_pe=i == 0)
+            TwoWayAttentionBlock(dim, heads, mlp_dim, downsample, skip_pe=i == 0, mlp=mlp)
             for i in range(depth))
         self.final_attn_token_to_image = Attention(dim, heads, downsample)
         self.norm_final_attn = nn.LayerNorm(dim)
