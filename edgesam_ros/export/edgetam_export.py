@@ -34,6 +34,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..engine.edgetam import GRAPH_FILES
 from ..models.edge_sam import jitter_batchnorm
 from ..models.edgetam import EdgeTam, EdgeTamConfig, build_edgetam, load_edgetam
 from ..models.edgetam.memory_encoder import CXBlock
@@ -41,14 +42,6 @@ from ..models.repvit import reparameterize
 from .onnx_export import RANDOM_SEED, _quiet_tracer, declare_output_dims, set_metadata, to_fp16
 
 log = logging.getLogger(__name__)
-
-#: Graph name -> file name, in the order the runtime documents them.
-GRAPH_FILES: dict[str, str] = {
-    "image_encoder": "edgetam_image_encoder.onnx",
-    "memory_attention": "edgetam_memory_attention.onnx",
-    "decoder": "edgetam_decoder.onnx",
-    "memory_encoder": "edgetam_memory_encoder.onnx",
-}
 
 
 class ImageEncoderGraph(nn.Module):
