@@ -80,6 +80,19 @@ class DecoderOutput:
     scores: np.ndarray  # [B] object score logits (> 0: visible)
 
 
+@dataclass(frozen=True)
+class EdgeTamInfo:
+    """What was loaded and where it runs (the fields the node reports, as `EngineInfo`)."""
+
+    encoder_path: str
+    decoder_path: str
+    encoder_provider: str
+    decoder_provider: str
+    load_ms: float
+    family: str = "edgetam"
+    has_proposals: bool = False
+
+
 def _check_set(ios: dict[str, ModelIO]) -> dict[str, str]:
     """Metadata common to the set; ModelError for a wrong or mixed file."""
     ids = {}
@@ -109,6 +122,7 @@ class EdgeTamRuntime:
 
     def __init__(self, files: EdgeTamFiles, config: EngineConfig | None = None,
                  max_objects: int = 16, max_frames: int = 10, max_pointers: int = 20) -> None:
+        start = time.perf_counter()
         self.config = config or EngineConfig()
         self.files = files
         ios = {role: read_model_io(getattr(files, role)) for role in GRAPH_FILES}
@@ -132,6 +146,9 @@ class EdgeTamRuntime:
                                            trt_profile(profiles[role]))
             self._sessions[role] = session
             self.providers[role] = provider
+        self.info = EdgeTamInfo(str(files.image_encoder), str(files.decoder),
+                                self.providers["image_encoder"], self.providers["decoder"],
+                                (time.perf_counter() - start) * 1e3)
 
     def trt_profiles(self, max_objects: int, max_frames: int, max_pointers: int
                      ) -> dict[str, dict[str, list[tuple[int, int, int]]]]:

@@ -21,11 +21,13 @@ from rcl_interfaces.msg import ParameterDescriptor
 
 from edgesam_ros.engine.config import PROVIDER_ALIASES, EngineConfig
 from edgesam_ros.tracking.config import TrackerConfig
+from edgesam_ros.tracking.memory_tracker import MemoryConfig
 
 from .session import Settings
 
 MODES = ("prompt", "auto", "both")
 RELIABILITIES = ("best_effort", "reliable")
+TRACKER_MODES = ("propagate", "memory")
 TRANSPORTS = ("raw", "compressed")
 
 
@@ -147,6 +149,15 @@ PARAMS: tuple[Param, ...] = (
     _tracker("use_mask_input", "Feed the previous mask logits back (decoders that accept them)."),
     _tracker("use_motion", "Move prompts with a constant-velocity motion model."),
     _tracker("reacquire", "Search for lost objects."),
+    # --- memory-based tracking with EdgeTAM (docs/edgetam.md) ---
+    Param("tracker.mode", "propagate", "propagate: memory-free EdgeSAM prompt propagation; "
+          "memory: EdgeTAM with a memory bank (mode prompt only; the tracker.* thresholds above "
+          "do not apply).", choices=TRACKER_MODES),
+    Param("tracker.memory.model_dir", "", "Directory of the four EdgeTAM graphs written by "
+          "`edgesam-ros export --family edgetam` (needed with tracker.mode memory)."),
+    Param("tracker.memory.fp16", False, "Load the *.fp16.onnx graphs of that directory."),
+    Param("tracker.memory.max_conditioning_frames", 4, "Prompted frames kept per object in "
+          "memory, most recent first (upstream keeps all: unbounded).", low=1, high=64),
     # --- prompts ---
     Param("prompts.queue_depth", 100, "Depth of the reliable prompt subscriptions.", low=1),
     Param("prompts.max_age", 5.0, "Prompts whose stamp is older than the newest image by more "
@@ -237,6 +248,12 @@ def cross_problems(values: Mapping[str, Any]) -> list[str]:
             "model.encoder and model.decoder must both be set (your model) or both be empty "
             "(the bundled model)"
         )
+    if values["tracker.mode"] == "memory" and not values["tracker.memory.model_dir"]:
+        found.append("tracker.mode memory needs tracker.memory.model_dir (the exported EdgeTAM "
+                     "graphs, docs/edgetam.md)")
+    if values["tracker.mode"] == "memory" and values["mode"] != "prompt":
+        found.append(f"tracker.mode memory works with mode prompt only, not {values['mode']!r} "
+                     "(EdgeTAM has no proposals)")
     return found
 
 
@@ -288,6 +305,8 @@ def settings(values: Mapping[str, Any]) -> Settings:
         grid_min_stability=values["auto.min_stability"],
         max_prompt_age_ns=int(values["prompts.max_age"] * 1e9),
         detection_match_iou=values["prompts.detection_match_iou"],
+        memory=MemoryConfig(values["tracker.memory.max_conditioning_frames"],
+                            values["engine.max_decoder_batch"]),
     )
 
 

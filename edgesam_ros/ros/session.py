@@ -19,15 +19,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from edgesam_ros.engine import Embedding, SamEngine
+from edgesam_ros.engine.edgetam import EdgeTamRuntime
 from edgesam_ros.grid_proposals import grid_proposals
 from edgesam_ros.tracking import (
     FrameResult,
     RejectedPrompt,
-    Tracker,
     TrackerConfig,
     UserPrompt,
 )
 from edgesam_ros.tracking.gating import box_iou
+from edgesam_ros.tracking.memory_tracker import MemoryConfig, MemoryTracker, make_tracker
 
 ACTIONS = ("add", "refine", "remove")
 MAX_OBJECT_ID = 2**31 - 1  # ids are pixel values of the instance-id image, at most 32SC1
@@ -67,6 +68,8 @@ class Settings:
     grid_min_stability: float = 0.85
     max_prompt_age_ns: int = 5_000_000_000
     detection_match_iou: float = 0.5
+    #: Memory mode only (an `EdgeTamRuntime` engine); read when the session is created.
+    memory: MemoryConfig = field(default_factory=MemoryConfig)
 
 
 Request = PromptRequest | DetectionRequest | ClearRequest | Settings
@@ -87,10 +90,10 @@ class FrameOutcome:
 class Session:
     """Requests in, one `FrameOutcome` per processed frame out (see the module docstring)."""
 
-    def __init__(self, engine: SamEngine | None, settings: Settings) -> None:
+    def __init__(self, engine: SamEngine | EdgeTamRuntime | None, settings: Settings) -> None:
         self.engine = engine
         self.settings = settings
-        self.tracker = Tracker(settings.tracker)
+        self.tracker = make_tracker(engine, settings.tracker, settings.memory)
         self._inbox: deque[Request] = deque()  # appended by callbacks, drained by the worker
         self._waiting: list[Request] = []  # prompts naming a frame that has not arrived yet
         self._frames = 0
@@ -99,6 +102,7 @@ class Session:
         self._points: list[np.ndarray] = []
         self._last_objects: list = []  # the previous frame's objects (detections match them)
         self.object_count = 0  # written by the worker, read by diagnostics
+        self.memory_bytes: int | None = None  # memory mode: largest object memory, likewise
 
     def submit(self, request: Request) -> None:
         """Queue a request for the next processed frame (thread-safe)."""
@@ -215,6 +219,9 @@ class Session:
         self._frames += 1
         self._last_objects = result.objects
         self.object_count = len(result.objects)
+        if isinstance(self.tracker, MemoryTracker):
+            usage = self.tracker.memory_usage().values()
+            self.memory_bytes = max((u[0] for u in usage), default=0)
         rejected, self._rejected = self._rejected + result.rejected, []
         notes, self._notes = self._notes, {}
         points, self._points = self._points, []

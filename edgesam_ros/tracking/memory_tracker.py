@@ -46,7 +46,7 @@ from edgesam_ros.engine.types import MaskResult
 from .config import TrackerConfig
 from .memory_bank import ObjectMemory
 from .objects import FrameResult, RejectedPrompt, Source, State, TrackedObject, UserPrompt
-from .tracker import bounds_problem, prompt_problem
+from .tracker import Tracker, bounds_problem, prompt_problem
 
 #: Upstream's NO_OBJ_SCORE: logits of an object predicted absent.
 NO_OBJECT_LOGIT = -1024.0
@@ -330,3 +330,12 @@ class MemoryTracker:
 
     def _reject(self, action: str, object_id: int, prompt: UserPrompt | None, reason: str) -> None:
         self._rejected.append(RejectedPrompt(action, object_id, prompt, reason))
+
+
+def make_tracker(engine: object, config: TrackerConfig, memory: MemoryConfig | None = None
+                 ) -> Tracker | MemoryTracker:
+    """The tracker an engine calls for: `MemoryTracker` for EdgeTAM's graphs (an
+    `EdgeTamRuntime`), the memory-free `Tracker` for any segmenter (EdgeSAM, the oracle)."""
+    if isinstance(engine, EdgeTamRuntime):
+        return MemoryTracker(engine, config, memory)
+    return Tracker(config)

@@ -274,3 +274,12 @@ def test_wrong_or_mixed_files_are_clear_errors(edgetam_micro, tmp_path) -> None:
     onnx.save(proto, str(foreign.image_encoder))
     with pytest.raises(ModelError, match=r"no edgesam_ros\.family metadata"):
         EdgeTamRuntime(foreign)
+
+
+def test_eval_tracking_runs_the_memory_tracker(edgetam_micro, capsys) -> None:
+    from edgesam_ros.tracking.evaluate import main
+
+    assert main(["--oracle", "--preset", "tiny", "--sequences", "1", "--ablation", "full",
+                 "--edgetam", str(edgetam_micro)]) == 0
+    out = capsys.readouterr().out
+    assert "| oracle | +appearance |" in out and "| edgetam | +appearance |" in out
