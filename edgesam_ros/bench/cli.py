@@ -1,4 +1,4 @@
-"""`edgesam-ros bench [engine|tracker|node|all] [options]`: run one benchmark or all of them.
+"""`edgesam-ros bench [engine|tracker|node|spinning|memory|all] [options]`: run one or all.
 
 Options after the benchmark name go to that benchmark (`edgesam-ros bench engine --help`).
 """
@@ -14,6 +14,7 @@ BENCHMARKS: dict[str, str] = {
     "tracker": "edgesam_ros.bench.tracker_bench",
     "node": "edgesam_ros.bench.node_bench",
     "spinning": "edgesam_ros.bench.spinning_bench",
+    "memory": "edgesam_ros.bench.memory_bench",
 }
 
 

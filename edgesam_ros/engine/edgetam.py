@@ -121,7 +121,7 @@ class EdgeTamRuntime:
     """Runs the four graphs; stateless (the memory bank lives in the tracker)."""
 
     def __init__(self, files: EdgeTamFiles, config: EngineConfig | None = None,
-                 max_objects: int = 16, max_frames: int = 10, max_pointers: int = 20) -> None:
+                 max_objects: int = 16, max_conditioning: int = 4) -> None:
         start = time.perf_counter()
         self.config = config or EngineConfig()
         self.files = files
@@ -138,7 +138,7 @@ class EdgeTamRuntime:
         self._mean = np.asarray(mean, np.float32).reshape(3, 1, 1)
         self._std = np.asarray(std, np.float32).reshape(3, 1, 1)
         chain = ProviderChain(self.config)
-        profiles = self.trt_profiles(max_objects, max_frames, max_pointers)
+        profiles = self.trt_profiles(max_objects, max_conditioning)
         self._sessions = {}
         self.providers = {}
         for role in GRAPH_FILES:
@@ -150,16 +150,17 @@ class EdgeTamRuntime:
                                 self.providers["image_encoder"], self.providers["decoder"],
                                 (time.perf_counter() - start) * 1e3)
 
-    def trt_profiles(self, max_objects: int, max_frames: int, max_pointers: int
+    def trt_profiles(self, max_objects: int, max_conditioning: int
                      ) -> dict[str, dict[str, list[tuple[int, int, int]]]]:
-        """TensorRT (min, opt, max) per dynamic axis: B objects, F frames, P pointers, N points.
-
-        Static axes are given as (n, n, n). See docs/edgetam.md for the shapes with EdgeTAM's
-        sizes.
+        """TensorRT (min, opt, max) per dynamic axis: B objects, F memory frames, P pointers,
+        N points; static axes as (n, n, n). ``opt`` is one object prompted once with a full
+        memory (F = 7, P = 16); the maxima follow from the memory bank's bounds
+        (``max_conditioning`` + 6 frames, ``max_conditioning`` + 15 pointers). docs/edgetam.md
+        lists them for EdgeTAM's sizes.
         """
         b = (1, 1, max_objects)
-        f = (1, min(7, max_frames), max_frames)
-        p = (1, min(16, max_pointers), max_pointers)
+        f = (1, self.num_maskmem, max_conditioning + self.num_maskmem - 1)
+        p = (1, self.max_obj_ptrs, max_conditioning + self.max_obj_ptrs - 1)
         n = (1, 1, self.config.trt_max_points)
         c, m, h = self.hidden_dim, self.mem_dim, self.image_size // 16
         t = self.memory_tokens

@@ -186,8 +186,9 @@ class SegmentNode(LifecycleNode):
     def _load_edgetam(self, v: dict, config: EngineConfig) -> EdgeTamRuntime:
         """The EdgeTAM graphs of `tracker.memory.model_dir` (ModelError for a bad set)."""
         files = EdgeTamFiles.from_dir(v["tracker.memory.model_dir"], v["tracker.memory.fp16"])
-        runtime = EdgeTamRuntime(files, config, max_objects=min(v["max_objects"],
-                                                                config.max_decoder_batch))
+        runtime = EdgeTamRuntime(files, config,
+                                 min(v["max_objects"], config.max_decoder_batch),
+                                 v["tracker.memory.max_conditioning_frames"])
         info = runtime.info
         self.get_logger().info(f"loaded EdgeTAM ({files.image_encoder.parent}) on "
                                f"{info.encoder_provider}/{info.decoder_provider} in "

@@ -283,3 +283,18 @@ def test_eval_tracking_runs_the_memory_tracker(edgetam_micro, capsys) -> None:
                  "--edgetam", str(edgetam_micro)]) == 0
     out = capsys.readouterr().out
     assert "| oracle | +appearance |" in out and "| edgetam | +appearance |" in out
+
+
+def test_memory_bench_reports_stages_and_profiles(edgetam_micro, capsys) -> None:
+    from edgesam_ros.bench.memory_bench import main
+
+    assert main([]) == 0
+    assert "memory benchmark skipped: give --model-dir" in capsys.readouterr().out
+    assert main(["--model-dir", str(edgetam_micro), "--objects", "1", "2", "--frames", "3",
+                 "--measure", "1"]) == 0
+    out = capsys.readouterr().out
+    rows = [line.split(" | ")[:2] for line in out.splitlines() if line.startswith("| 1 |")
+            or line.startswith("| 2 |")]
+    assert rows == [["| 1", "F=1"], ["| 1", "F=2"], ["| 2", "F=1"], ["| 2", "F=2"]]
+    assert "- memory_attention.memory: 1/1/16 x 1/7/10 x 8 x 8" in out
+    assert "- memory_attention.object_pointers: 1/1/16 x 1/16/19 x 32" in out
