@@ -49,6 +49,12 @@ def test_interface_and_metadata(edgetam_micro, model) -> None:
     assert dims["memory"] == ["B", "F", 8, 8]
     assert dims["memory_tpos"] == ["B", "F"]
     assert dims["object_pointers"] == ["B", "P", 32]
+    # RoPE tables are stored once, not inlined as a constant per use (63 MB vs 16 MB at full size)
+    constants = [list(a.t.dims) for n in att.node if n.op_type == "Constant" for a in n.attribute]
+    initializers = [list(i.dims) for i in att.initializer]
+    h = model.config.embedding_size
+    assert [h * h, model.config.hidden_dim // 2] not in constants
+    assert initializers.count([h * h, model.config.hidden_dim // 2]) == 2  # cos, sin
 
 
 @pytest.mark.parametrize("suffix, tol", [(".onnx", 1e-4), (".fp16.onnx", 0.15)])

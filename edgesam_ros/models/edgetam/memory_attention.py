@@ -98,12 +98,14 @@ class MemoryAttention(nn.Module):
             MemoryAttentionLayer(cfg) for _ in range(cfg.memory_attention_layers))
         self.norm = nn.LayerNorm(cfg.hidden_dim)
         self.mem_dim = cfg.mem_dim
-        side = cfg.embedding_size
-        self.register_buffer("q_angles", rope_angles(cfg.hidden_dim, side, side, cfg.rope_theta),
-                             persistent=False)
-        ls = cfg.latent_side
-        self.register_buffer("k_angles", rope_angles(cfg.hidden_dim, ls, ls, cfg.rope_theta),
-                             persistent=False)
+        # cos/sin tables as buffers, not in the checkpoint (non-persistent); the exporter makes
+        # them persistent so each is stored once (see edgetam_export.persist_buffers).
+        side, ls = cfg.embedding_size, cfg.latent_side
+        q_angles = rope_angles(cfg.hidden_dim, side, side, cfg.rope_theta)
+        k_angles = rope_angles(cfg.hidden_dim, ls, ls, cfg.rope_theta)
+        for name, table in (("q_cos", q_angles.cos()), ("q_sin", q_angles.sin()),
+                            ("k_cos", k_angles.cos()), ("k_sin", k_angles.sin())):
+            self.register_buffer(name, table, persistent=False)
 
     def forward(self, features: torch.Tensor, feature_pos: torch.Tensor, memory: torch.Tensor,
                 memory_pos: torch.Tensor, pointers: torch.Tensor) -> torch.Tensor:
@@ -115,8 +117,7 @@ class MemoryAttention(nn.Module):
         _, c, h, w = features.shape
         pointers = pointers.reshape(pointers.shape[0], -1, self.mem_dim)
         tgt = (features + 0.1 * feature_pos).flatten(2).transpose(1, 2)
-        q_rope = (self.q_angles.cos(), self.q_angles.sin())
-        k_rope = (self.k_angles.cos(), self.k_angles.sin())
+        q_rope, k_rope = (self.q_cos, self.q_sin), (self.k_cos, self.k_sin)
         for layer in self.layers:
             tgt = layer(tgt, memory, memory_pos, pointers, q_rope, k_rope)
         out = self.norm(tgt)
