@@ -14,27 +14,37 @@ from torch.nn import functional as F
 
 
 class Attention(nn.Module):
-    """Multi-head attention whose q/k/v projections may shrink the width by ``downsample``."""
+    """Multi-head attention whose q/k/v projections may shrink the width by ``downsample``.
 
-    def __init__(self, dim: int, heads: int, downsample: int = 1) -> None:
+    Keys and values may come from another width (``kv_dim``; SAM 2's memory attention reads
+    64-wide memories into a 256-wide attention).
+    """
+
+    def __init__(self, dim: int, heads: int, downsample: int = 1, kv_dim: int | None = None
+                 ) -> None:
         super().__init__()
         inner = dim // downsample
+        kv_dim = kv_dim or dim
         self.num_heads = heads
         self.q_proj = nn.Linear(dim, inner)
-        self.k_proj = nn.Linear(dim, inner)
-        self.v_proj = nn.Linear(dim, inner)
+        self.k_proj = nn.Linear(kv_dim, inner)
+        self.v_proj = nn.Linear(kv_dim, inner)
         self.out_proj = nn.Linear(inner, dim)
 
-    def _heads(self, x: torch.Tensor) -> torch.Tensor:
+    def split_heads(self, x: torch.Tensor) -> torch.Tensor:
         b, n, c = x.shape
         return x.reshape(b, n, self.num_heads, c // self.num_heads).transpose(1, 2)
 
-    def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        # A batch-1 side (the shared image) broadcasts against B prompts.
-        out = F.scaled_dot_product_attention(
-            self._heads(self.q_proj(q)), self._heads(self.k_proj(k)), self._heads(self.v_proj(v)))
+    def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """Attention of head-split ``q``/``k``/``v`` then the output projection."""
+        out = F.scaled_dot_product_attention(q, k, v)
         b, h, n, d = out.shape
         return self.out_proj(out.transpose(1, 2).reshape(b, n, h * d))
+
+    def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        # A batch-1 side (the shared image) broadcasts against B prompts.
+        return self.attend(self.split_heads(self.q_proj(q)), self.split_heads(self.k_proj(k)),
+                           self.split_heads(self.v_proj(v)))
 
 
 class MLPBlock(nn.Module):

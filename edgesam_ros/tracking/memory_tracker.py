@@ -45,8 +45,9 @@ from edgesam_ros.engine.types import MaskResult
 
 from .config import TrackerConfig
 from .memory_bank import ObjectMemory
-from .objects import FrameResult, RejectedPrompt, Source, State, TrackedObject, UserPrompt
-from .tracker import Tracker, bounds_problem, prompt_problem
+from .objects import FrameResult, Source, State, TrackedObject, UserPrompt
+from .requests import RequestLedger, bounds_problem, merged_refinement
+from .tracker import Tracker
 
 #: Upstream's NO_OBJ_SCORE: logits of an object predicted absent.
 NO_OBJECT_LOGIT = -1024.0
@@ -124,20 +125,17 @@ def choose_output(masks: np.ndarray, ious: np.ndarray, multimask: bool) -> tuple
     return (0 if stable >= STABILITY_THRESHOLD else best), 0
 
 
-class MemoryTracker:
+class MemoryTracker(RequestLedger):
     """Owns objects and their memories across frames (see the module docstring)."""
 
     def __init__(self, runtime: EdgeTamRuntime, config: TrackerConfig | None = None,
                  memory: MemoryConfig | None = None) -> None:
+        super().__init__()
         self.runtime = runtime
         self.config = config or TrackerConfig()
         self.memory_config = memory or MemoryConfig()
         self._objects: dict[int, _Object] = {}
-        self._used_ids: set[int] = set()
-        self._next_id = 1
         self._frame = -1
-        self._rejected: list[RejectedPrompt] = []
-        self._removed: list[TrackedObject] = []
 
     # ------------------------------------------------------------------ requests
 
@@ -147,14 +145,9 @@ class MemoryTracker:
 
     def add(self, prompt: UserPrompt) -> int:
         """Start an object on the next frame; its id, or 0 if refused (see `rejected`)."""
-        problem = prompt_problem(prompt, need_content=True)
-        if not problem and prompt.object_id in self._used_ids:
-            problem = f"id {prompt.object_id} is already used in this run"
-        if problem:
-            self._reject("add", prompt.object_id, prompt, problem)
+        object_id = self._claim_id(prompt)
+        if not object_id:
             return 0
-        object_id = prompt.object_id or self._new_id()
-        self._used_ids.add(object_id)
         rt = self.runtime
         self._objects[object_id] = _Object(
             object_id, prompt.label, prompt.track, self._frame + 1,
@@ -166,19 +159,11 @@ class MemoryTracker:
                box: object | None = None) -> bool:
         """Prompt an object again on the next frame (a new conditioning frame); prompts sent
         before that frame are merged, a later box replacing an earlier one."""
-        prompt = UserPrompt(points=points, labels=labels, box=box, object_id=object_id)
         obj = self._objects.get(object_id)
-        problem = "unknown object id" if obj is None else prompt_problem(prompt, False)
-        if problem:
-            self._reject("refine", object_id, prompt, problem)
+        prompt = self._refinement(object_id, obj is not None, points, labels, box)
+        if prompt is None:
             return False
-        pending = obj.prompt
-        if pending is not None:
-            prompt = UserPrompt(points=np.concatenate([pending.points, prompt.points]),
-                                labels=np.concatenate([pending.labels, prompt.labels]),
-                                box=prompt.box if prompt.box is not None else pending.box,
-                                label=pending.label, object_id=object_id)
-        obj.prompt = prompt
+        obj.prompt = merged_refinement(obj.prompt, prompt)
         return True
 
     def remove(self, object_id: int, reason: str = "removed by request") -> bool:
@@ -323,13 +308,6 @@ class MemoryTracker:
                              stability=mask.stability if mask is not None else 0.0,
                              iou_prediction=job.iou if job is not None else 0.0, status=status)
 
-    def _new_id(self) -> int:
-        while self._next_id in self._used_ids:
-            self._next_id += 1
-        return self._next_id
-
-    def _reject(self, action: str, object_id: int, prompt: UserPrompt | None, reason: str) -> None:
-        self._rejected.append(RejectedPrompt(action, object_id, prompt, reason))
 
 
 def make_tracker(engine: object, config: TrackerConfig, memory: MemoryConfig | None = None

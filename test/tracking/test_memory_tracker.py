@@ -298,3 +298,4 @@ def test_memory_bench_reports_stages_and_profiles(edgetam_micro, capsys) -> None
     assert rows == [["| 1", "F=1"], ["| 1", "F=2"], ["| 2", "F=1"], ["| 2", "F=2"]]
     assert "- memory_attention.memory: 1/1/16 x 1/7/10 x 8 x 8" in out
     assert "- memory_attention.object_pointers: 1/1/16 x 1/16/19 x 32" in out
+

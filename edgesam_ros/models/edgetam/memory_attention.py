@@ -20,30 +20,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..transformer import Attention
 from .config import EdgeTamConfig
 from .position import apply_rope, rope_angles
-
-
-class RoPEAttention(nn.Module):
-    """Single-projection attention with rotary queries (and keys, where asked)."""
-
-    def __init__(self, dim: int, kv_dim: int, heads: int = 1) -> None:
-        super().__init__()
-        self.num_heads = heads
-        self.q_proj = nn.Linear(dim, dim)
-        self.k_proj = nn.Linear(kv_dim, dim)
-        self.v_proj = nn.Linear(kv_dim, dim)
-        self.out_proj = nn.Linear(dim, dim)
-
-    def heads(self, x: torch.Tensor) -> torch.Tensor:
-        """``[B, N, C]`` -> ``[B, heads, N, C / heads]``."""
-        b, n, c = x.shape
-        return x.reshape(b, n, self.num_heads, c // self.num_heads).transpose(1, 2)
-
-    def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        out = F.scaled_dot_product_attention(q, k, v)
-        b, h, n, d = out.shape
-        return self.out_proj(out.transpose(1, 2).reshape(b, n, h * d))
 
 
 class MemoryAttentionLayer(nn.Module):
@@ -52,8 +31,8 @@ class MemoryAttentionLayer(nn.Module):
     def __init__(self, cfg: EdgeTamConfig) -> None:
         super().__init__()
         d = cfg.hidden_dim
-        self.self_attn = RoPEAttention(d, d)
-        self.cross_attn_image = RoPEAttention(d, cfg.mem_dim)
+        self.self_attn = Attention(d, 1)
+        self.cross_attn_image = Attention(d, 1, kv_dim=cfg.mem_dim)
         self.linear1 = nn.Linear(d, cfg.memory_attention_ffn)
         self.linear2 = nn.Linear(cfg.memory_attention_ffn, d)
         self.norm1 = nn.LayerNorm(d)
@@ -68,21 +47,21 @@ class MemoryAttentionLayer(nn.Module):
         ``pointers [B, P * tokens, m]``."""
         sa = self.self_attn
         x = self.norm1(tgt)
-        q = apply_rope(sa.heads(sa.q_proj(x)), *q_rope)
-        k = apply_rope(sa.heads(sa.k_proj(x)), *q_rope)
-        tgt = tgt + sa.attend(q, k, sa.heads(sa.v_proj(x)))
+        q = apply_rope(sa.split_heads(sa.q_proj(x)), *q_rope)
+        k = apply_rope(sa.split_heads(sa.k_proj(x)), *q_rope)
+        tgt = tgt + sa.attend(q, k, sa.split_heads(sa.v_proj(x)))
 
         ca = self.cross_attn_image
         x = self.norm2(tgt)
-        q = apply_rope(ca.heads(ca.q_proj(x)), *q_rope)
+        q = apply_rope(ca.split_heads(ca.q_proj(x)), *q_rope)
         b, f, t, m = memory.shape
         k_mem = ca.k_proj(memory + memory_pos)  # [B, F, T, C]
         k_mem = k_mem.reshape(b, f, t, ca.num_heads, -1).permute(0, 3, 1, 2, 4)
         k_mem = torch.cat([k_mem[:, :, :, : self.n_global],
                            apply_rope(k_mem[:, :, :, self.n_global:], *k_rope)], dim=3)
-        k = torch.cat([k_mem.flatten(2, 3), ca.heads(ca.k_proj(pointers))], dim=2)
-        v = torch.cat([ca.heads(ca.v_proj(memory.reshape(b, f * t, m))),
-                       ca.heads(ca.v_proj(pointers))], dim=2)
+        k = torch.cat([k_mem.flatten(2, 3), ca.split_heads(ca.k_proj(pointers))], dim=2)
+        v = torch.cat([ca.split_heads(ca.v_proj(memory.reshape(b, f * t, m))),
+                       ca.split_heads(ca.v_proj(pointers))], dim=2)
         tgt = tgt + ca.attend(q, k, v)
 
         x = self.norm3(tgt)

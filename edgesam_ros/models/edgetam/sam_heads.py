@@ -12,7 +12,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..common import MLP, LayerNorm2d
+from ..common import MLP
+from ..mask_decoder import output_upscaling
 from ..transformer import TwoWayTransformer
 from .config import EdgeTamConfig
 
@@ -35,13 +36,7 @@ class MaskDecoder(nn.Module):
         self.iou_token = nn.Embedding(1, d)
         self.mask_tokens = nn.Embedding(self.num_mask_tokens, d)
         self.obj_score_token = nn.Embedding(1, d)
-        self.output_upscaling = nn.Sequential(
-            nn.ConvTranspose2d(d, d // 4, 2, stride=2),
-            LayerNorm2d(d // 4),
-            nn.GELU(),
-            nn.ConvTranspose2d(d // 4, d // 8, 2, stride=2),
-            nn.GELU(),
-        )
+        self.output_upscaling = output_upscaling(d)
         self.conv_s0 = nn.Conv2d(d, d // 8, 1)
         self.conv_s1 = nn.Conv2d(d, d // 4, 1)
         self.output_hypernetworks_mlps = nn.ModuleList(
