@@ -57,7 +57,7 @@ def test_interface_and_metadata(edgetam_micro, model) -> None:
     assert initializers.count([h * h, model.config.hidden_dim // 2]) == 2  # cos, sin
 
 
-@pytest.mark.parametrize("suffix, tol", [(".onnx", 1e-4), (".fp16.onnx", 0.15)])
+@pytest.mark.parametrize("suffix, tol", [(".onnx", 1e-4), (".fp16.onnx", 1e-2)])
 def test_every_graph_matches_pytorch(edgetam_micro, model, suffix, tol) -> None:
     """Shapes other than the traced ones (B=3, F=2, P=5, N=1), so dynamic axes are real."""
     sess = _sessions(edgetam_micro, suffix)

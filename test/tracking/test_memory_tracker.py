@@ -299,3 +299,50 @@ def test_memory_bench_reports_stages_and_profiles(edgetam_micro, capsys) -> None
     assert "- memory_attention.memory: 1/1/16 x 1/7/10 x 8 x 8" in out
     assert "- memory_attention.object_pointers: 1/1/16 x 1/16/19 x 32" in out
 
+
+
+def test_mask_choice_follows_upstream() -> None:
+    from edgesam_ros.tracking.memory_tracker import choose_output
+
+    masks = np.full((4, 8, 8), -5.0, np.float32)
+    masks[0, :4] = 5.0  # output 0: a clean half mask (stability 1)
+    ious = np.array([0.9, 0.2, 0.7, 0.5], np.float32)
+    assert choose_output(masks, ious, multimask=True) == (2, 2)  # best of 1-3, its token
+    assert choose_output(masks, ious, multimask=False) == (0, 0)
+    masks[0, 4, :3] = 0.01  # 3 of 35 pixels between -0.05 and +0.05: stability 32/35 < 0.98
+    assert choose_output(masks, ious, multimask=False) == (2, 0)  # fallback, pointer of token 0
+    masks[0] = -5.0  # nothing above -0.05: upstream counts that as stable
+    assert choose_output(masks, ious, multimask=False) == (0, 0)
+
+
+class _Occluding:
+    """The runtime with every object score negated (an occluded object), recording the masks
+    the memory encoder receives."""
+
+    def __init__(self, runtime: EdgeTamRuntime) -> None:
+        self.runtime = runtime
+        self.memory_masks: list[np.ndarray] = []
+
+    def __getattr__(self, name: str):
+        return getattr(self.runtime, name)
+
+    def decode(self, *args):
+        out = self.runtime.decode(*args)
+        return type(out)(out.masks, out.ious, out.pointers, -np.abs(out.scores) - 1)
+
+    def encode_memory(self, frame, masks, binarize):
+        self.memory_masks.append(masks.copy())
+        return self.runtime.encode_memory(frame, masks, binarize)
+
+
+def test_occluded_objects_keep_their_memory_and_report_why(runtime) -> None:
+    occluding = _Occluding(runtime)
+    tracker = MemoryTracker(occluding)  # type: ignore[arg-type]
+    object_id = tracker.add(UserPrompt(box=[10, 10, 60, 60]))
+    for image in _frames(3, seed=7):
+        result = tracker.step(None, image)
+        (obj,) = result.objects
+        assert (obj.id, obj.mask, obj.area) == (object_id, None, 0)
+        assert obj.status.startswith("occluded (object score -")
+    assert all(np.all(m == -1024.0) for m in occluding.memory_masks)
+    assert tracker.memory_usage()[object_id][1] == 3  # still remembered, frame after frame
