@@ -78,7 +78,6 @@ class _Object:
     born: int
     memory: ObjectMemory
     prompt: UserPrompt | None  # pending add/refine for the next frame
-    source: Source = Source.USER
     last_box: np.ndarray = field(default_factory=lambda: np.zeros(4))
 
 
@@ -90,6 +89,7 @@ class _Job:
     coords: np.ndarray  # [N, 2] S-frame
     labels: np.ndarray  # [N]
     conditioning: bool
+    source: Source = Source.PROPAGATED  # the prompt's source on a conditioning frame
     features: np.ndarray | None = None  # [C, h, w], None: raw features + no_mem_embed
     chosen: int = 0
     logits: np.ndarray | None = None  # chosen [4h, 4w], gated
@@ -152,7 +152,7 @@ class MemoryTracker(RequestLedger):
         self._objects[object_id] = _Object(
             object_id, prompt.label, prompt.track, self._frame + 1,
             ObjectMemory(self.memory_config.max_conditioning_frames, rt.num_maskmem,
-                         rt.max_obj_ptrs), prompt, prompt.source)
+                         rt.max_obj_ptrs), prompt)
         return object_id
 
     def refine(self, object_id: int, points: object = (), labels: object = (),
@@ -237,7 +237,8 @@ class MemoryTracker(RequestLedger):
             if prompt.box is not None:
                 coords = np.concatenate([prompt.box.reshape(2, 2) * scale, coords])
                 labels = np.concatenate([[2.0, 3.0], labels])
-            jobs.append(_Job(obj, coords.astype(np.float32), labels.astype(np.float32), True))
+            jobs.append(_Job(obj, coords.astype(np.float32), labels.astype(np.float32), True,
+                             prompt.source))
         return jobs
 
     def _condition(self, runtime: EdgeTamRuntime, frame: FrameFeatures, jobs: list[_Job]) -> None:
@@ -279,7 +280,7 @@ class MemoryTracker(RequestLedger):
     def _result(self, job: _Job, size: tuple[int, int]) -> TrackedObject:
         obj = job.obj
         state = State.NEW if obj.born == self._frame else State.TRACKED
-        source = obj.source if job.conditioning else Source.PROPAGATED
+        source = job.source
         if job.score <= 0:
             return self._view(obj, None, state, source, f"occluded (object score "
                               f"{job.score:.2f} <= 0)", job)
