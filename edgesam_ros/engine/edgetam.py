@@ -146,9 +146,20 @@ class EdgeTamRuntime:
                                            trt_profile(profiles[role]))
             self._sessions[role] = session
             self.providers[role] = provider
+        if self.config.warmup:
+            self.warm_up()
         self.info = EdgeTamInfo(str(files.image_encoder), str(files.decoder),
                                 self.providers["image_encoder"], self.providers["decoder"],
                                 (time.perf_counter() - start) * 1e3)
+
+    def warm_up(self) -> None:
+        """Run every graph once on a blank frame, so TensorRT builds its engines (minutes on
+        a Jetson) while the node configures, not on the first camera frame."""
+        frame = self.encode(np.zeros((self.image_size, self.image_size, 3), np.uint8))
+        out = self.decode(frame, frame.vision_features, np.ones(1, np.float32),
+                          np.zeros((1, 1, 2), np.float32), np.full((1, 1), -1.0, np.float32))
+        memory = self.encode_memory(frame, out.masks[:, 0], np.ones(1, np.float32))
+        self.condition(frame, memory[:, None], np.zeros((1, 1), np.int64), out.pointers[:, :1])
 
     def trt_profiles(self, max_objects: int, max_conditioning: int
                      ) -> dict[str, dict[str, list[tuple[int, int, int]]]]:

@@ -346,3 +346,11 @@ def test_occluded_objects_keep_their_memory_and_report_why(runtime) -> None:
         assert obj.status.startswith("occluded (object score -")
     assert all(np.all(m == -1024.0) for m in occluding.memory_masks)
     assert tracker.memory_usage()[object_id][1] == 3  # still remembered, frame after frame
+
+
+def test_warm_up_runs_every_graph(edgetam_micro) -> None:
+    runtime = EdgeTamRuntime(EdgeTamFiles.from_dir(edgetam_micro, fp16=True),
+                             EngineConfig(providers=("cpu",), intra_op_threads=1, warmup=True))
+    assert runtime.info.family == "edgetam" and runtime.info.load_ms > 0
+    assert runtime.info.decoder_path.endswith("edgetam_decoder.fp16.onnx")
+    assert set(runtime.providers.values()) == {"CPUExecutionProvider"}
