@@ -200,10 +200,8 @@ def export_graph(model: EdgeTam, graph: str, path: Path, opset: int = 17) -> Pat
         torch.onnx.export(_GRAPHS[graph](model), example_inputs(model.config)[graph], str(path),
                           dynamo=False, opset_version=opset, input_names=inputs,
                           output_names=outputs, dynamic_axes=_DYNAMIC[graph])
-    dims = {k: v for k, v in output_dims(model.config).items() if k in outputs}
-    if graph == "decoder":
-        dims.pop("memory", None)
-    declare_output_dims(path, dims)
+    declare_output_dims(path, {k: v for k, v in output_dims(model.config).items()
+                               if k in outputs})
     return path
 
 

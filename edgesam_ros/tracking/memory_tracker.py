@@ -34,8 +34,9 @@ non-overlap constraint, off upstream by default too).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -48,6 +49,8 @@ from .memory_bank import ObjectMemory
 from .objects import FrameResult, Source, State, TrackedObject, UserPrompt
 from .requests import RequestLedger, bounds_problem, merged_refinement
 from .tracker import Tracker
+
+T = TypeVar("T")
 
 #: Upstream's NO_OBJ_SCORE: logits of an object predicted absent.
 NO_OBJECT_LOGIT = -1024.0
@@ -91,7 +94,6 @@ class _Job:
     conditioning: bool
     source: Source = Source.PROPAGATED  # the prompt's source on a conditioning frame
     features: np.ndarray | None = None  # [C, h, w], None: raw features + no_mem_embed
-    chosen: int = 0
     logits: np.ndarray | None = None  # chosen [4h, 4w], gated
     pointer: np.ndarray | None = None
     iou: float = 0.0
@@ -102,15 +104,16 @@ class _Job:
         return int((self.labels != -1).sum()) <= 1
 
 
-def _batches(items: list, size: int) -> Iterable[list]:
+def _batches(items: list[T], size: int) -> Iterable[list[T]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
 
 
-def _grouped(jobs: Iterable[_Job], key) -> Iterable[list[_Job]]:
-    groups: dict[object, list[_Job]] = {}
-    for job in jobs:
-        groups.setdefault(key(job), []).append(job)
+def _grouped(items: Iterable[T], key: Callable[[T], Hashable]) -> Iterable[list[T]]:
+    """``items`` split by ``key``, first-seen order kept (one graph call per shape)."""
+    groups: dict[Hashable, list[T]] = {}
+    for item in items:
+        groups.setdefault(key(item), []).append(item)
     return groups.values()
 
 
@@ -264,7 +267,7 @@ class MemoryTracker(RequestLedger):
                                      np.stack([j.labels for j in batch]))
                 for i, job in enumerate(batch):
                     chosen, token = choose_output(out.masks[i], out.ious[i], job.multimask)
-                    job.chosen, job.iou = chosen, float(out.ious[i, chosen])
+                    job.iou = float(out.ious[i, chosen])
                     job.score = float(out.scores[i])
                     job.pointer = out.pointers[i, token]
                     logits = out.masks[i, chosen]
