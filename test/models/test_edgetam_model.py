@@ -96,3 +96,33 @@ def test_objects_are_independent_of_batch_mates() -> None:
         for i in range(3):
             one = model.condition(feats, pos, bank[i:i + 1], tpos[i:i + 1], ptrs[i:i + 1])
             torch.testing.assert_close(cond[i:i + 1], one, rtol=1e-5, atol=1e-5)
+
+
+def test_building_never_touches_the_network(monkeypatch) -> None:
+    """Upstream builds its trunk with timm's pretrained=True (an ImageNet download)."""
+    import socket
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("network access while building EdgeTAM")
+
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    assert build_edgetam("micro").config.name == "micro"
+
+
+def test_sine_encoding_equals_upstream_cumsum_form() -> None:
+    """SAM 2's PositionEmbeddingSine: cumulative row/column indices normalised by the last one."""
+    from edgesam_ros.models.edgetam.position import sine_position_encoding
+
+    h, w, dim = 5, 7, 16
+    half = dim // 2
+    y = torch.ones(h, w).cumsum(0)
+    x = torch.ones(h, w).cumsum(1)
+    y = y / (y[-1:, :] + 1e-6) * 2 * torch.pi
+    x = x / (x[:, -1:] + 1e-6) * 2 * torch.pi
+    dim_t = 10000 ** (2 * (torch.arange(half) // 2) / half)
+    px, py = x[..., None] / dim_t, y[..., None] / dim_t
+    px = torch.stack((px[..., 0::2].sin(), px[..., 1::2].cos()), dim=3).flatten(2)
+    py = torch.stack((py[..., 0::2].sin(), py[..., 1::2].cos()), dim=3).flatten(2)
+    expected = torch.cat((py, px), dim=2).permute(2, 0, 1)
+    torch.testing.assert_close(sine_position_encoding(h, w, dim), expected)
