@@ -26,9 +26,9 @@ Differences from upstream, and why: frames arrive one by one and objects can be 
 and removed at any time (upstream fixes objects before propagating); conditioning frames are
 capped per object (``max_conditioning_frames``, upstream keeps every one forever); a refinement
 is a new conditioning frame decoded on the memory-conditioned features without a mask prompt
-(the exported decoder has no mask input); small holes are not filled (upstream's CUDA-only
-post-processing, skipped on CPU upstream too); masks are independent per object (no
-non-overlap constraint, off upstream by default too).
+(the exported decoder has no mask input); masks are independent per object (no non-overlap
+constraint, off upstream by default too). Small holes are filled as upstream does on a GPU
+(its CUDA extension; skipped upstream on CPU), with OpenCV here.
 """
 
 from __future__ import annotations
@@ -67,10 +67,14 @@ class MemoryConfig:
     max_conditioning_frames: int = 4
     #: Most objects per graph call (bounds GPU memory and the TensorRT profiles).
     max_batch: int = 16
+    #: Background regions of at most this many low-res pixels inside a mask are filled
+    #: (upstream video predictor's `fill_hole_area`, done there by a CUDA extension); 0 = off.
+    fill_hole_area: int = 8
 
     def __post_init__(self) -> None:
-        if self.max_conditioning_frames < 1 or self.max_batch < 1:
-            raise ValueError("max_conditioning_frames and max_batch must be at least 1")
+        if self.max_conditioning_frames < 1 or self.max_batch < 1 or self.fill_hole_area < 0:
+            raise ValueError("max_conditioning_frames and max_batch must be at least 1, "
+                             "fill_hole_area at least 0")
 
 
 @dataclass
@@ -94,7 +98,8 @@ class _Job:
     conditioning: bool
     source: Source = Source.PROPAGATED  # the prompt's source on a conditioning frame
     features: np.ndarray | None = None  # [C, h, w], None: raw features + no_mem_embed
-    logits: np.ndarray | None = None  # chosen [4h, 4w], gated
+    logits: np.ndarray | None = None  # chosen [4h, 4w], gated, holes filled (the output)
+    memory_logits: np.ndarray | None = None  # what the memory encoder is given
     pointer: np.ndarray | None = None
     iou: float = 0.0
     score: float = 0.0
@@ -115,6 +120,20 @@ def _grouped(items: Iterable[T], key: Callable[[T], Hashable]) -> Iterable[list[
     for item in items:
         groups.setdefault(key(item), []).append(item)
     return groups.values()
+
+
+def fill_holes(logits: np.ndarray, max_area: int) -> np.ndarray:
+    """``logits`` with every 8-connected background region (logits <= 0) of at most
+    ``max_area`` pixels set to 0.1, as upstream's ``fill_holes_in_mask_scores``."""
+    if max_area <= 0:
+        return logits
+    background = (logits <= 0).astype(np.uint8)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(background, connectivity=8)
+    small = np.flatnonzero(stats[:, cv2.CC_STAT_AREA] <= max_area)
+    small = small[small > 0]  # label 0 is the foreground
+    if len(small) == 0:
+        return logits
+    return np.where(np.isin(labels, small), np.float32(0.1), logits)
 
 
 def choose_output(masks: np.ndarray, ious: np.ndarray, multimask: bool) -> tuple[int, int]:
@@ -271,11 +290,15 @@ class MemoryTracker(RequestLedger):
                     job.score = float(out.scores[i])
                     job.pointer = out.pointers[i, token]
                     logits = out.masks[i, chosen]
-                    job.logits = logits if job.score > 0 else np.full_like(logits, NO_OBJECT_LOGIT)
+                    if job.score <= 0:
+                        logits = np.full_like(logits, NO_OBJECT_LOGIT)
+                    job.logits = fill_holes(logits, self.memory_config.fill_hole_area)
+                    # upstream encodes a prompted frame's filled mask, a tracked frame's raw one
+                    job.memory_logits = job.logits if job.conditioning else logits
 
     def _remember(self, runtime: EdgeTamRuntime, frame: FrameFeatures, jobs: list[_Job]) -> None:
         for batch in _batches(jobs, self.memory_config.max_batch):
-            memory = runtime.encode_memory(frame, np.stack([j.logits for j in batch]),
+            memory = runtime.encode_memory(frame, np.stack([j.memory_logits for j in batch]),
                                            np.array([j.conditioning for j in batch], np.float32))
             for job, mem in zip(batch, memory, strict=True):
                 job.obj.memory.add(self._frame, mem, job.pointer, job.conditioning)

@@ -47,6 +47,16 @@ def _frames(n: int, seed: int = 0) -> list[np.ndarray]:
     return out
 
 
+def _fill_holes_scipy(low: torch.Tensor, max_area: int = 8) -> torch.Tensor:
+    """Upstream's fill_holes_in_mask_scores with scipy's labelling (8-connectivity)."""
+    from scipy import ndimage
+
+    labels, _ = ndimage.label(low[0, 0].numpy() <= 0, structure=np.ones((3, 3)))
+    areas = np.bincount(labels.ravel())
+    hole = (labels > 0) & (areas[labels] <= max_area)
+    return torch.where(torch.from_numpy(hole)[None, None], torch.tensor(0.1), low)
+
+
 class TorchVideoLoop:
     """Upstream's per-object bookkeeping in PyTorch (``cond_frame_outputs`` /
     ``non_cond_frame_outputs``, ``select_closest_cond_frames``, the memory and pointer lists of
@@ -117,14 +127,18 @@ class TorchVideoLoop:
             low = masks[:, idx:idx + 1]
             if float(score) <= 0:
                 low = torch.full_like(low, -1024.0)
-            mem = m.encode_memory(feats, low, torch.tensor([float(prompt is not None)]))[0]
+            filled = _fill_holes_scipy(low)
+            # the video predictor encodes a prompted frame's consolidated (filled) mask, a
+            # tracked frame's mask inside track_step (before filling)
+            mem = m.encode_memory(feats, filled if prompt is not None else low,
+                                  torch.tensor([float(prompt is not None)]))[0]
             out = {"mem": mem, "ptr": ptrs[0, tok]}
             if prompt is not None:
                 state["cond"][t] = out
                 state["non_cond"].pop(t, None)
             else:
                 state["non_cond"][t] = out
-            results[obj_id] = (low[0, 0].numpy(), float(score))
+            results[obj_id] = (filled[0, 0].numpy(), float(score))
         return results
 
     def remove(self, obj_id: int) -> None:
@@ -354,3 +368,21 @@ def test_warm_up_runs_every_graph(edgetam_micro) -> None:
     assert runtime.info.family == "edgetam" and runtime.info.load_ms > 0
     assert runtime.info.decoder_path.endswith("edgetam_decoder.fp16.onnx")
     assert set(runtime.providers.values()) == {"CPUExecutionProvider"}
+
+
+def test_small_holes_are_filled_as_upstream() -> None:
+    from edgesam_ros.tracking.memory_tracker import fill_holes
+
+    logits = np.full((12, 12), 3.0, np.float32)
+    logits[2:4, 2:4] = -1.0  # 4 pixels: filled
+    logits[6:9, 6:9] = -2.0  # 9 pixels: a real hole, kept
+    logits[1, 9] = logits[2, 10] = -1.0  # diagonal neighbours: one 2-pixel hole (8-connected)
+    logits[11, :] = -5.0  # 12 pixels of background along the border: kept
+    out = fill_holes(logits, 8)
+    assert out[2:4, 2:4].tolist() == [[np.float32(0.1)] * 2] * 2
+    assert (out[1, 9], out[2, 10]) == (np.float32(0.1), np.float32(0.1))
+    np.testing.assert_array_equal(out[6:9, 6:9], -2.0)
+    np.testing.assert_array_equal(out[11], -5.0)
+    np.testing.assert_array_equal(fill_holes(logits, 0), logits)
+    reference = _fill_holes_scipy(torch.from_numpy(logits)[None, None])[0, 0]
+    np.testing.assert_array_equal(out, reference.numpy())
