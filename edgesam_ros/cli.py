@@ -29,13 +29,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "edgesam_ros.tracking.evaluate:main",
         "J&F of prompt propagation on procedural sequences",
     ),
-    "export": ("edgesam_ros.export.cli:main", "EdgeSAM checkpoint -> encoder.onnx + decoder.onnx"),
+    "export": ("edgesam_ros.export.cli:main",
+               "EdgeSAM checkpoint -> encoder.onnx + decoder.onnx (EdgeTAM: four graphs)"),
     "triton-repo": (
         "edgesam_ros.serving.repository:main",
         "encoder + decoder ONNX -> Triton Inference Server model repository",
     ),
     "train": ("edgesam_ros.training.cli:main", "distil an EdgeSAM variant on procedural scenes"),
-    "bench": ("edgesam_ros.bench.cli:main", "benchmarks (engine, tracker, node) as tables"),
+    "bench": ("edgesam_ros.bench.cli:main", "benchmarks (engine, tracker, node, memory) as tables"),
 }
 
 

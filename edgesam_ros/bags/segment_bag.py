@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from edgesam_ros.engine import ModelError, SamEngine
+from edgesam_ros.engine.edgetam import EdgeTamFiles, EdgeTamRuntime
 from edgesam_ros.tracking import UserPrompt
 
 from . import prompts_file
@@ -73,6 +74,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace OUT (and the MP4)")
     p.add_argument("--encoder", type=Path, help="encoder ONNX (default: the bundled model)")
     p.add_argument("--decoder", type=Path, help="decoder ONNX (default: the bundled model)")
+    p.add_argument("--edgetam", type=Path, metavar="DIR",
+                   help="track with EdgeTAM's memory (tracker.mode memory) on the graphs in DIR "
+                   "instead of EdgeSAM (docs/edgetam.md)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
@@ -85,6 +89,17 @@ def load_engine(encoder: Path | None, decoder: Path | None) -> SamEngine:
         return SamEngine(encoder, decoder) if encoder else SamEngine.bundled()
     except ModelError as error:
         raise BagError(f"cannot load the model: {error}") from None
+
+
+def load_edgetam(directory: Path, args: argparse.Namespace) -> EdgeTamRuntime:
+    """EdgeTAM's graphs for memory tracking; BagError for options it cannot honour or bad files."""
+    if args.encoder or args.decoder or args.auto:
+        raise BagError("--edgetam replaces the EdgeSAM model and has no proposals: drop "
+                       "--encoder/--decoder/--auto")
+    try:
+        return EdgeTamRuntime(EdgeTamFiles.from_dir(directory))
+    except ModelError as error:
+        raise BagError(f"cannot load EdgeTAM: {error}") from None
 
 
 def print_summary(
@@ -125,7 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_paths(args.input, args.output, options)  # before the model takes seconds to load
         with open_bag(args.input) as reader:
             inspect_input(reader, options)
-        engine = load_engine(args.encoder, args.decoder)
+        engine = (load_edgetam(args.edgetam, args) if args.edgetam
+                  else load_engine(args.encoder, args.decoder))
         try:
             summary = segment(engine, args.input, args.output, options)
         except KeyboardInterrupt:

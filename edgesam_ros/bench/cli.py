@@ -1,5 +1,6 @@
-"""`edgesam-ros bench [engine|tracker|node|spinning|preprocess|delivery|triton|overload|all]
-[options]`: run one benchmark or all of them (`all` leaves out `overload`, a minute of flooding).
+"""`edgesam-ros bench [engine|tracker|node|spinning|preprocess|delivery|triton|memory|overload|
+all] [options]`: run one benchmark or all of them (`all` leaves out `overload`,
+a minute of flooding).
 
 Options after the benchmark name go to that benchmark (`edgesam-ros bench engine --help`).
 """
@@ -19,6 +20,7 @@ BENCHMARKS: dict[str, str] = {
     "delivery": "edgesam_ros.bench.delivery_bench",
     "preprocess": "edgesam_ros.bench.preprocess_bench",
     "triton": "edgesam_ros.bench.triton_bench",
+    "memory": "edgesam_ros.bench.memory_bench",
 }
 #: run only when named: a minute or more of flooding
 ON_REQUEST = ("overload",)

@@ -15,6 +15,17 @@ from .config import EdgeSamConfig
 from .transformer import TwoWayTransformer
 
 
+def output_upscaling(dim: int) -> nn.Sequential:
+    """Two x2 transposed convs to ``dim / 8`` channels (SAM's and SAM 2's, same names)."""
+    return nn.Sequential(
+        nn.ConvTranspose2d(dim, dim // 4, 2, stride=2),
+        LayerNorm2d(dim // 4),
+        nn.GELU(),
+        nn.ConvTranspose2d(dim // 4, dim // 8, 2, stride=2),
+        nn.GELU(),
+    )
+
+
 class MaskDecoder(nn.Module):
     """Image + prompt embeddings to low-res mask logits ``[B, 4, 4h, 4w]`` and IoU ``[B, 4]``."""
 
@@ -27,13 +38,7 @@ class MaskDecoder(nn.Module):
         self.num_mask_tokens = cfg.num_mask_tokens
         self.iou_token = nn.Embedding(1, dim)
         self.mask_tokens = nn.Embedding(self.num_mask_tokens, dim)
-        self.output_upscaling = nn.Sequential(
-            nn.ConvTranspose2d(dim, dim // 4, 2, stride=2),
-            LayerNorm2d(dim // 4),
-            nn.GELU(),
-            nn.ConvTranspose2d(dim // 4, dim // 8, 2, stride=2),
-            nn.GELU(),
-        )
+        self.output_upscaling = output_upscaling(dim)
         self.output_hypernetworks_mlps = nn.ModuleList(
             MLP(dim, dim, dim // 8, 3) for _ in range(self.num_mask_tokens))
         self.iou_prediction_head = MLP(dim, cfg.iou_head_hidden_dim, self.num_mask_tokens,

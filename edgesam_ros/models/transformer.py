@@ -6,33 +6,45 @@ broadcasts, so the shared image side is not copied B times until it first differ
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 
 class Attention(nn.Module):
-    """Multi-head attention whose q/k/v projections may shrink the width by ``downsample``."""
+    """Multi-head attention whose q/k/v projections may shrink the width by ``downsample``.
 
-    def __init__(self, dim: int, heads: int, downsample: int = 1) -> None:
+    Keys and values may come from another width (``kv_dim``; SAM 2's memory attention reads
+    64-wide memories into a 256-wide attention).
+    """
+
+    def __init__(self, dim: int, heads: int, downsample: int = 1, kv_dim: int | None = None
+                 ) -> None:
         super().__init__()
         inner = dim // downsample
+        kv_dim = kv_dim or dim
         self.num_heads = heads
         self.q_proj = nn.Linear(dim, inner)
-        self.k_proj = nn.Linear(dim, inner)
-        self.v_proj = nn.Linear(dim, inner)
+        self.k_proj = nn.Linear(kv_dim, inner)
+        self.v_proj = nn.Linear(kv_dim, inner)
         self.out_proj = nn.Linear(inner, dim)
 
-    def _heads(self, x: torch.Tensor) -> torch.Tensor:
+    def split_heads(self, x: torch.Tensor) -> torch.Tensor:
         b, n, c = x.shape
         return x.reshape(b, n, self.num_heads, c // self.num_heads).transpose(1, 2)
 
-    def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        # A batch-1 side (the shared image) broadcasts against B prompts.
-        out = F.scaled_dot_product_attention(
-            self._heads(self.q_proj(q)), self._heads(self.k_proj(k)), self._heads(self.v_proj(v)))
+    def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """Attention of head-split ``q``/``k``/``v`` then the output projection."""
+        out = F.scaled_dot_product_attention(q, k, v)
         b, h, n, d = out.shape
         return self.out_proj(out.transpose(1, 2).reshape(b, n, h * d))
+
+    def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        # A batch-1 side (the shared image) broadcasts against B prompts.
+        return self.attend(self.split_heads(self.q_proj(q)), self.split_heads(self.k_proj(k)),
+                           self.split_heads(self.v_proj(v)))
 
 
 class MLPBlock(nn.Module):
@@ -51,14 +63,14 @@ class MLPBlock(nn.Module):
 class TwoWayAttentionBlock(nn.Module):
     """Token self-attention, token-to-image attention, token MLP, image-to-token attention."""
 
-    def __init__(self, dim: int, heads: int, mlp_dim: int, downsample: int, skip_pe: bool
-                 ) -> None:
+    def __init__(self, dim: int, heads: int, mlp_dim: int, downsample: int, skip_pe: bool,
+                 mlp: Callable[[int, int], nn.Module] = MLPBlock) -> None:
         super().__init__()
         self.self_attn = Attention(dim, heads)
         self.norm1 = nn.LayerNorm(dim)
         self.cross_attn_token_to_image = Attention(dim, heads, downsample)
         self.norm2 = nn.LayerNorm(dim)
-        self.mlp = MLPBlock(dim, mlp_dim)
+        self.mlp = mlp(dim, mlp_dim)
         self.norm3 = nn.LayerNorm(dim)
         self.norm4 = nn.LayerNorm(dim)
         self.cross_attn_image_to_token = Attention(dim, heads, downsample)
@@ -81,12 +93,17 @@ class TwoWayAttentionBlock(nn.Module):
 
 
 class TwoWayTransformer(nn.Module):
-    """``depth`` two-way blocks, then a final token-to-image attention and LayerNorm."""
+    """``depth`` two-way blocks, then a final token-to-image attention and LayerNorm.
 
-    def __init__(self, dim: int, depth: int, heads: int, mlp_dim: int, downsample: int) -> None:
+    ``mlp(dim, hidden)`` builds each block's token FFN: SAM's ``lin1``/``lin2`` by default;
+    SAM 2 (EdgeTAM) names the same ReLU FFN ``layers.0``/``layers.1``.
+    """
+
+    def __init__(self, dim: int, depth: int, heads: int, mlp_dim: int, downsample: int,
+                 mlp: Callable[[int, int], nn.Module] = MLPBlock) -> None:
         super().__init__()
         self.layers = nn.ModuleList(
-            TwoWayAttentionBlock(dim, heads, mlp_dim, downsample, skip_pe=i == 0)
+            TwoWayAttentionBlock(dim, heads, mlp_dim, downsample, skip_pe=i == 0, mlp=mlp)
             for i in range(depth))
         self.final_attn_token_to_image = Attention(dim, heads, downsample)
         self.norm_final_attn = nn.LayerNorm(dim)

@@ -30,7 +30,8 @@ from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackRet
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
 from std_srvs.srv import SetBool, Trigger
 
-from edgesam_ros.engine import InferenceError, ModelError, SamEngine
+from edgesam_ros.engine import EngineConfig, InferenceError, ModelError, SamEngine
+from edgesam_ros.engine.edgetam import EdgeTamFiles, EdgeTamRuntime
 from edgesam_ros.msg import ObjectPrompt, ObjectPromptArray, SegmentationArray
 
 from . import convert, limits, log_bridge, messages, params, pointcloud, qos
@@ -172,11 +173,13 @@ class SegmentNode(LifecycleNode):
         log_bridge.detach(self._log_bridge)
         super().destroy_node()
 
-    def _load_engine(self) -> SamEngine | None:
+    def _load_engine(self) -> SamEngine | EdgeTamRuntime | None:
         """The configured model, or None after logging which file failed and what to do."""
         v = self._values
         config = params.engine_config(v)
         try:
+            if v["tracker.mode"] == "memory":
+                return self._load_edgetam(v, config)
             if v["model.encoder"]:
                 engine = SamEngine(v["model.encoder"], v["model.decoder"], config)
             else:
@@ -195,6 +198,18 @@ class SegmentNode(LifecycleNode):
             f"{info.encoder_provider}/{info.decoder_provider} in {info.load_ms:.0f} ms"
         )
         return engine
+
+    def _load_edgetam(self, v: dict, config: EngineConfig) -> EdgeTamRuntime:
+        """The EdgeTAM graphs of `tracker.memory.model_dir` (ModelError for a bad set)."""
+        files = EdgeTamFiles.from_dir(v["tracker.memory.model_dir"], v["tracker.memory.fp16"])
+        runtime = EdgeTamRuntime(files, config,
+                                 min(v["max_objects"], config.max_decoder_batch),
+                                 v["tracker.memory.max_conditioning_frames"])
+        info = runtime.info
+        self.get_logger().info(f"loaded EdgeTAM ({files.image_encoder.parent}) on "
+                               f"{info.encoder_provider}/{info.decoder_provider} in "
+                               f"{info.load_ms:.0f} ms")
+        return runtime
 
     # ------------------------------------------------------------------ topics
 
@@ -449,6 +464,8 @@ class SegmentNode(LifecycleNode):
             "provider": engine.info.encoder_provider if engine else "not loaded",
             "objects": str(self._session.object_count if self._session else 0),
             **{f"prompts {k}": str(n) for k, n in self._prompts.items()},
+            **({"largest object memory (kB)": f"{self._session.memory_bytes / 1024:.1f}"}
+               if self._session and self._session.memory_bytes is not None else {}),
             **self._problems.values(),
             **self._gaps.values(),
         })

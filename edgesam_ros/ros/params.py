@@ -27,12 +27,14 @@ from edgesam_ros.engine.config import (
     EngineConfig,
 )
 from edgesam_ros.tracking.config import TrackerConfig
+from edgesam_ros.tracking.memory_tracker import MemoryConfig
 
 from .limits import Limits
 from .session import Settings
 
 MODES = ("prompt", "auto", "both")
 RELIABILITIES = ("best_effort", "reliable")
+TRACKER_MODES = ("propagate", "memory")
 TRANSPORTS = ("raw", "compressed")
 
 
@@ -172,6 +174,15 @@ PARAMS: tuple[Param, ...] = (
     _tracker("use_mask_input", "Feed the previous mask logits back (decoders that accept them)."),
     _tracker("use_motion", "Move prompts with a constant-velocity motion model."),
     _tracker("reacquire", "Search for lost objects."),
+    # --- memory-based tracking with EdgeTAM (docs/edgetam.md) ---
+    Param("tracker.mode", "propagate", "propagate: memory-free EdgeSAM prompt propagation; "
+          "memory: EdgeTAM with a memory bank (mode prompt only; the tracker.* thresholds above "
+          "do not apply).", choices=TRACKER_MODES),
+    Param("tracker.memory.model_dir", "", "Directory of the four EdgeTAM graphs written by "
+          "`edgesam-ros export --family edgetam` (needed with tracker.mode memory)."),
+    Param("tracker.memory.fp16", False, "Load the *.fp16.onnx graphs of that directory."),
+    Param("tracker.memory.max_conditioning_frames", 4, "Prompted frames kept per object in "
+          "memory, most recent first (upstream keeps all: unbounded).", low=1, high=64),
     # --- prompts ---
     Param("prompts.queue_depth", 0, "History of the reliable prompt and click subscriptions: 0 = "
           "keep all, so no burst is lost (the node's own queue is bounded by "
@@ -286,6 +297,12 @@ def cross_problems(values: Mapping[str, Any], at_configure: bool = True) -> list
             "model.encoder and model.decoder must both be set (your model) or both be empty "
             "(the bundled model)"
         )
+    if values["tracker.mode"] == "memory" and not values["tracker.memory.model_dir"]:
+        found.append("tracker.mode memory needs tracker.memory.model_dir (the exported EdgeTAM "
+                     "graphs, docs/edgetam.md)")
+    if values["tracker.mode"] == "memory" and values["mode"] != "prompt":
+        found.append(f"tracker.mode memory works with mode prompt only, not {values['mode']!r} "
+                     "(EdgeTAM has no proposals)")
     return found
 
 
@@ -339,6 +356,8 @@ def settings(values: Mapping[str, Any]) -> Settings:
         detection_match_iou=values["prompts.detection_match_iou"],
         max_wait_frames=values["prompts.max_wait_frames"],
         limits=limits(values),
+        memory=MemoryConfig(values["tracker.memory.max_conditioning_frames"],
+                            values["engine.max_decoder_batch"]),
     )
 
 

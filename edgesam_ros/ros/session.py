@@ -26,15 +26,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from edgesam_ros.engine import Embedding, SamEngine
+from edgesam_ros.engine.edgetam import EdgeTamRuntime
 from edgesam_ros.grid_proposals import grid_proposals
 from edgesam_ros.tracking import (
     FrameResult,
     RejectedPrompt,
-    Tracker,
     TrackerConfig,
     UserPrompt,
 )
 from edgesam_ros.tracking.gating import box_iou
+from edgesam_ros.tracking.memory_tracker import MemoryConfig, MemoryTracker, make_tracker
 
 from .limits import Limits, prompt_problem
 
@@ -88,6 +89,8 @@ class Settings:
     detection_match_iou: float = 0.5
     max_wait_frames: int = 30
     limits: Limits = field(default_factory=Limits)
+    #: Memory mode only (an `EdgeTamRuntime` engine); read when the session is created.
+    memory: MemoryConfig = field(default_factory=MemoryConfig)
 
 
 Request = PromptRequest | DetectionRequest | ClearRequest | Refusal | Settings
@@ -108,10 +111,10 @@ class FrameOutcome:
 class Session:
     """Requests in, one `FrameOutcome` per processed frame out (see the module docstring)."""
 
-    def __init__(self, engine: SamEngine | None, settings: Settings) -> None:
+    def __init__(self, engine: SamEngine | EdgeTamRuntime | None, settings: Settings) -> None:
         self.engine = engine
         self.settings = settings
-        self.tracker = Tracker(settings.tracker)
+        self.tracker = make_tracker(engine, settings.tracker, settings.memory)
         self._inbox: deque[Request] = deque()  # appended by callbacks, drained by the worker
         self._waiting: list[tuple[Request, int]] = []  # (prompt for a later frame, frames waited)
         self._frame_points: Counter[int] = Counter()  # object id -> points prompted this frame
@@ -121,6 +124,7 @@ class Session:
         self._points: list[np.ndarray] = []
         self._last_objects: list = []  # the previous frame's objects (detections match them)
         self.object_count = 0  # written by the worker, read by diagnostics
+        self.memory_bytes: int | None = None  # memory mode: largest object memory, likewise
 
     def submit(self, request: Request) -> bool:
         """Queue a request for the next processed frame (thread-safe); False, and nothing queued,
@@ -268,6 +272,9 @@ class Session:
         self._frames += 1
         self._last_objects = result.objects
         self.object_count = len(result.objects)
+        if isinstance(self.tracker, MemoryTracker):
+            usage = self.tracker.memory_usage().values()
+            self.memory_bytes = max((u[0] for u in usage), default=0)
         rejected, self._rejected = self._rejected + result.rejected, []
         notes, self._notes = self._notes, {}
         points, self._points = self._points, []

@@ -27,10 +27,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .config import ABLATIONS, TrackerConfig
+from .memory_tracker import make_tracker
 from .metrics import ObjectMetrics, SequenceScorer
 from .objects import UserPrompt
 from .oracle import OracleEngine
-from .tracker import Engine, Tracker
+from .tracker import Engine
 
 #: Visible pixels an object needs before it is prompted (SAM-Track's smallest new object).
 PROMPT_AREA = 200
@@ -119,7 +120,7 @@ def evaluate_sequences(
     tracker_ms: dict[tuple[str, str], list[float]] = {run: [] for run in runs}
     decode_ms: dict[tuple[str, str], list[float]] = {run: [] for run in runs}
     for sequence in sequences:
-        trackers = {(e, a): Tracker(base.ablation(a)) for e, a in runs}
+        trackers = {(e, a): make_tracker(engines[e], base.ablation(a)) for e, a in runs}
         scorers = {run: SequenceScorer() for run in runs}
         for scene in sequence:
             gt_ids = scene.id_image()
@@ -215,6 +216,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--encoder", help="encoder ONNX (default: the bundled model)")
     parser.add_argument("--decoder", help="decoder ONNX (default: the bundled model)")
+    parser.add_argument("--edgetam", metavar="DIR",
+                        help="also run EdgeTAM's memory tracker on the graphs in DIR "
+                        "(docs/edgetam.md); the tracker settings and ablations do not apply to it")
     parser.add_argument(
         "--oracle",
         action="store_true",
@@ -260,6 +264,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         model = SamEngine(args.encoder, args.decoder) if args.encoder else SamEngine.bundled()
         engines["model"] = model
         print(f"model: {model.info.family} ({model.info.decoder_provider})")
+    if args.edgetam:
+        from edgesam_ros.engine.edgetam import EdgeTamFiles, EdgeTamRuntime
+
+        engines["edgetam"] = EdgeTamRuntime(EdgeTamFiles.from_dir(args.edgetam))
     ablations = list(ABLATIONS) if args.ablation == "all" else [list(ABLATIONS)[-1]]
     sequences = load_sequences(args.preset, args.sequences, args.seed)
     rows = evaluate_sequences(engines, sequences, ablations, base, args.prompt_area)

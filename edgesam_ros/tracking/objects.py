@@ -113,8 +113,9 @@ class FrameResult:
         """(H, W) image: each visible object's id on its pixels, 0 elsewhere.
 
         uint16 while every id fits, int32 once a long run has used more than 65535 ids (they are
-        never reused, so a wider image is the only lossless answer). Masks never overlap after
-        the tracker resolved contested pixels, so painting order does not matter.
+        never reused, so a wider image is the only lossless answer). `Tracker` resolves contested
+        pixels, so its masks never overlap; `MemoryTracker`'s may (as upstream EdgeTAM's), and
+        then the later object in `objects` wins the pixel.
         """
         visible = [o for o in self.objects if o.mask is not None and o.mask.area]
         wide = any(o.id > np.iinfo(np.uint16).max for o in visible)

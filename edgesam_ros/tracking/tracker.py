@@ -61,7 +61,7 @@ from .gating import (
     touches_border,
 )
 from .motion import BoxKalman
-from .objects import FrameResult, RejectedPrompt, Source, State, Track, TrackedObject, UserPrompt
+from .objects import FrameResult, Source, State, Track, TrackedObject, UserPrompt
 from .prompts import (
     box_centre,
     box_is_empty,
@@ -72,6 +72,11 @@ from .prompts import (
     reacquire_prompts,
     search_region,
 )
+from .requests import (
+    RequestLedger,
+    bounds_problem,
+    merged_refinement,
+)
 
 
 class Engine(Protocol):
@@ -80,37 +85,6 @@ class Engine(Protocol):
     def encode(self, image: np.ndarray) -> Embedding: ...
 
     def decode(self, embedding: Embedding, prompts: Sequence[Prompt]) -> list[MaskResult]: ...
-
-
-def prompt_problem(prompt: UserPrompt, need_content: bool) -> str:
-    """Why a user prompt is malformed, or "" (image bounds are checked when the frame is known)."""
-    if len(prompt.points) != len(prompt.labels):
-        return f"{len(prompt.points)} points but {len(prompt.labels)} labels"
-    if not np.all(np.isfinite(prompt.points)):
-        return "a point is not finite"
-    if np.any((prompt.labels != 0) & (prompt.labels != 1)):
-        return "point labels must be 0 (background) or 1 (foreground)"
-    if prompt.box is not None:
-        if prompt.box.shape != (4,) or not np.all(np.isfinite(prompt.box)):
-            return "the box must be 4 finite numbers"
-        if prompt.box[2] <= prompt.box[0] or prompt.box[3] <= prompt.box[1]:
-            return "the box needs x1 < x2 and y1 < y2"
-    if need_content and prompt.box is None and not np.any(prompt.labels == 1):
-        return "empty prompt: give a box or at least one foreground point"
-    if prompt.box is None and len(prompt.points) == 0:
-        return "empty prompt: no points and no box"
-    return ""
-
-
-def bounds_problem(prompt: UserPrompt, size: tuple[int, int]) -> str:
-    """Why a prompt does not fit an image of size (H, W), or ""."""
-    h, w = size
-    p = prompt.points
-    if np.any((p[:, 0] < 0) | (p[:, 0] >= w) | (p[:, 1] < 0) | (p[:, 1] >= h)):
-        return f"a point lies outside the {w}x{h} image"
-    if prompt.box is not None and box_is_empty(clip_box(prompt.box, size)):
-        return f"the box lies outside the {w}x{h} image"
-    return ""
 
 
 @dataclass
@@ -123,17 +97,14 @@ class _Job:
     source: Source = Source.PROPAGATED
 
 
-class Tracker:
+class Tracker(RequestLedger):
     """Owns objects across frames and propagates their prompts (see the module docstring)."""
 
     def __init__(self, config: TrackerConfig | None = None) -> None:
+        super().__init__()
         self.config = config or TrackerConfig()
         self._tracks: dict[int, Track] = {}
-        self._used_ids: set[int] = set()
-        self._next_id = 1
         self._frame = -1
-        self._rejected: list[RejectedPrompt] = []
-        self._removed: list[TrackedObject] = []
         self._depth = DepthOrder(self.config)
 
     # ------------------------------------------------------------------ requests
@@ -145,14 +116,9 @@ class Tracker:
 
     def add(self, prompt: UserPrompt) -> int:
         """Start an object on the next frame; returns its id, or 0 if refused (see `rejected`)."""
-        problem = prompt_problem(prompt, need_content=True)
-        if not problem and prompt.object_id in self._used_ids:
-            problem = f"id {prompt.object_id} is already used in this run"
-        if problem:
-            self._reject("add", prompt.object_id, prompt, problem)
+        object_id = self._claim_id(prompt)
+        if not object_id:
             return 0
-        object_id = prompt.object_id or self._new_id()
-        self._used_ids.add(object_id)
         self._tracks[object_id] = Track(
             id=object_id,
             label=prompt.label,
@@ -170,21 +136,11 @@ class Tracker:
         box: object | None = None,
     ) -> bool:
         """Add points / replace the box of an object's prompt on the next frame."""
-        prompt = UserPrompt(points=points, labels=labels, box=box, object_id=object_id)
         track = self._tracks.get(object_id)
-        problem = "unknown object id" if track is None else prompt_problem(prompt, False)
-        if problem:
-            self._reject("refine", object_id, prompt, problem)
+        prompt = self._refinement(object_id, track is not None, points, labels, box)
+        if prompt is None:
             return False
-        if track.refine is not None:  # two refinements before a frame: both count
-            pending = track.refine
-            prompt = UserPrompt(
-                points=np.concatenate([pending.points, prompt.points]),
-                labels=np.concatenate([pending.labels, prompt.labels]),
-                box=prompt.box if prompt.box is not None else pending.box,
-                object_id=object_id,
-            )
-        track.refine = prompt
+        track.refine = merged_refinement(track.refine, prompt)
         return True
 
     def remove(self, object_id: int, reason: str = "removed by request") -> bool:
@@ -593,14 +549,6 @@ class Tracker:
         self._depth.forget(track.id)
         track.state = State.REMOVED
         return self._view(track, None, source, reason)
-
-    def _new_id(self) -> int:
-        while self._next_id in self._used_ids:
-            self._next_id += 1
-        return self._next_id
-
-    def _reject(self, action: str, object_id: int, prompt: UserPrompt | None, reason: str) -> None:
-        self._rejected.append(RejectedPrompt(action, object_id, prompt, reason))
 
     def _view(
         self, track: Track, mask: MaskResult | None, source: Source, status: str
