@@ -3,7 +3,8 @@
 Every top-level module imported anywhere in edgesam_ros/ (read with `ast`, standard library and
 the package itself excepted) must be in `ROSDEP` (module -> its package.xml key, which must be
 declared), in `PIP_ONLY` (no rosdep key exists: README.md must tell users to pip install it) or
-in `INSTALLED_BY` (a dependency of a declared package, imported only to catch its errors).
+in `INSTALLED_BY` (a dependency of a declared package, imported only to catch its errors, or a
+module of the Triton server's Python backend).
 """
 
 from __future__ import annotations
@@ -44,8 +45,10 @@ PIP_ONLY = {
     "onnx": "onnx",
     "onnxscript": "onnxscript",
 }
-#: imported module -> the declared dependency that installs it (read only to name its errors)
+#: imported module -> what provides it without a package.xml entry of its own
 INSTALLED_BY = {
+    # serving/python_model.py runs inside tritonserver's Python backend, never in the node
+    "triton_python_backend_utils": "tritonserver",
     "apsw": "rosbags",
     "backports": "rosbags",  # backports.zstd before Python 3.14
     "compression": "rosbags",  # compression.zstd from Python 3.14 (standard library there)

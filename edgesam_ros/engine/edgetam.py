@@ -89,6 +89,8 @@ class EdgeTamInfo:
     encoder_provider: str
     decoder_provider: str
     load_ms: float
+    #: Side of the square model input (the node's thin-image bound reads it, as `EngineInfo`'s).
+    image_size: int
     family: str = "edgetam"
     has_proposals: bool = False
 
@@ -150,7 +152,7 @@ class EdgeTamRuntime:
             self.warm_up()
         self.info = EdgeTamInfo(str(files.image_encoder), str(files.decoder),
                                 self.providers["image_encoder"], self.providers["decoder"],
-                                (time.perf_counter() - start) * 1e3)
+                                (time.perf_counter() - start) * 1e3, self.image_size)
 
     def warm_up(self) -> None:
         """Run every graph once on a blank frame, so TensorRT builds its engines (minutes on
