@@ -40,6 +40,7 @@ from tqdm import tqdm
 from edgesam_ros.engine import SamEngine
 from edgesam_ros.msg import ObjectPrompt, ObjectPromptArray
 from edgesam_ros.ros import convert, messages
+from edgesam_ros.ros.limits import Limits, count_problem
 from edgesam_ros.ros.session import PromptRequest, Session, Settings
 from edgesam_ros.tracking import TrackerConfig, UserPrompt
 
@@ -81,6 +82,7 @@ class SegmentOptions:
     overwrite: bool = False
     progress: bool = True
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    limits: Limits = field(default_factory=Limits)  # the node's bounds (`limits.*` parameters)
 
 
 @dataclass
@@ -101,16 +103,20 @@ class SegmentSummary:
 
 
 def _prompt_schedule(
-    reader: Reader, connections: list[Connection]
-) -> list[tuple[int, PromptRequest]]:
-    """Every prompt of the bag with the time it is due: its header stamp, else its log time."""
-    schedule = []
+    reader: Reader, connections: list[Connection], limits: Limits
+) -> tuple[list[tuple[int, PromptRequest]], list[str]]:
+    """Every prompt of the bag with the time it is due (its header stamp, else its log time),
+    and why each message over `limits.max_prompts` was refused whole, as the node refuses it."""
+    schedule, refused = [], []
     for connection, timestamp, data in read_messages(reader, connections):
         msg_class, to_requests = PROMPT_TYPES[connection.msgtype]
-        for request in to_requests(_deserialize(reader, connection, timestamp, data, msg_class)):
-            schedule.append((request.stamp_ns or timestamp, request))
+        requests = to_requests(_deserialize(reader, connection, timestamp, data, msg_class))
+        if problem := count_problem(len(requests), "prompts", limits):
+            refused.append(f"the message at {timestamp} ns on {connection.topic}: {problem}")
+            continue
+        schedule += [(request.stamp_ns or timestamp, request) for request in requests]
     schedule.sort(key=lambda item: item[0])
-    return schedule
+    return schedule, refused
 
 
 def _deserialize(
@@ -138,7 +144,8 @@ def _settings(options: SegmentOptions, has_prompts: bool) -> Settings:
         )
     mode = ("both" if has_prompts else "auto") if options.auto else "prompt"
     # As the node's parameters do: the tracker starts objects from proposals in the auto modes.
-    return Settings(mode=mode, tracker=dataclasses.replace(options.tracker, auto=options.auto))
+    return Settings(mode=mode, tracker=dataclasses.replace(options.tracker, auto=options.auto),
+                    limits=options.limits)
 
 
 @contextmanager
@@ -184,7 +191,8 @@ def segment(
     summary = SegmentSummary()
     topics = output_topics(options)
     with open_bag(bag) as reader, ExitStack() as stack:
-        images, schedule, settings = inspect_input(reader, options)
+        images, schedule, settings, refused = inspect_input(reader, options)
+        summary.rejected += refused
         session = Session(engine, settings)
         for prompt in options.prompts:
             session.submit(PromptRequest("add", prompt))
@@ -225,18 +233,21 @@ def output_topics(options: SegmentOptions) -> dict[str, str]:
 
 def inspect_input(
     reader: Reader, options: SegmentOptions
-) -> tuple[list[Connection], list[tuple[int, PromptRequest]], Settings]:
-    """(image connections, prompt schedule, session settings); BagError for unusable input."""
+) -> tuple[list[Connection], list[tuple[int, PromptRequest]], Settings, list[str]]:
+    """(image connections, prompt schedule, session settings, refused prompt messages);
+    BagError for unusable input."""
     images = topic_connections(reader, options.image_topic, (IMAGE, COMPRESSED))
     if not sum(c.msgcount for c in images):
         raise BagError(f"topic {options.image_topic} of {reader.path} has no messages: "
                        "nothing to segment")
-    schedule = _prompt_schedule(reader, _prompt_connections(reader, options.prompt_topics))
-    settings = _settings(options, bool(schedule or options.prompts or options.frame_prompts))
+    schedule, refused = _prompt_schedule(reader, _prompt_connections(reader, options.prompt_topics),
+                                         options.limits)
+    prompted = schedule or refused or options.prompts or options.frame_prompts
+    settings = _settings(options, bool(prompted))
     clashing = sorted(set(output_topics(options).values()) & {c.topic for c in reader.connections})
     if clashing:
         raise BagError(f"{reader.path} already has {clashing[0]}: choose another --output-ns")
-    return images, schedule, settings
+    return images, schedule, settings, refused
 
 
 @contextmanager

@@ -22,6 +22,7 @@ from edgesam_ros.bags.groundtruth import GroundTruth
 from edgesam_ros.bags.offline import SegmentOptions, SegmentSummary, segment
 from edgesam_ros.bags.typestore import typestore
 from edgesam_ros.engine import SamEngine
+from edgesam_ros.ros.limits import Limits
 from edgesam_ros.scenes import generate_sequence, sequence_preset
 from edgesam_ros.tracking import Tracker, UserPrompt
 
@@ -242,3 +243,21 @@ def test_auto_mode_finds_objects_in_a_bag_without_prompts(
     summary = segment(engine, plain, tmp_path / "out", SegmentOptions(auto=True, progress=False))
     assert summary.objects
     assert score_matched(truth, summary.id_images).objects >= 1
+
+
+def test_a_prompt_message_over_the_limit_is_refused_whole_and_reported(
+    engine: SamEngine, bags: dict[str, Path], tmp_path: Path
+) -> None:
+    """As the node does: an ObjectPromptArray over limits.max_prompts starts none of its
+    objects and is named in the summary; messages within the limit still apply."""
+    sizes = [len(msg.prompts) for _, msg in _topic(bags["sqlite3"], fixtures.PROMPTS_TOPIC)]
+    limit = min(sizes)
+    assert max(sizes) > limit, f"the fixture needs prompt messages of two sizes: {sizes}"
+    options = SegmentOptions(progress=False, limits=Limits(max_prompts=limit))
+    summary = segment(engine, bags["sqlite3"], tmp_path / "out", options)
+    over = [n for n in sizes if n > limit]
+    refused = [r for r in summary.rejected if "limits.max_prompts" in r]
+    assert len(refused) == len(over)
+    assert refused[0].endswith(f"{over[0]} prompts in one message > limits.max_prompts "
+                               f"({limit}): split it")
+    assert len(summary.objects) == sum(n for n in sizes if n <= limit)
