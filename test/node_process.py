@@ -41,12 +41,13 @@ def call_service(node: Any, srv_type: type, name: str, request: Any, timeout: fl
 class NodeProcess:
     """The installed `segment_node` in a subprocess, its log lines collected as they come."""
 
-    def __init__(self, *ros_args: str) -> None:
+    def __init__(self, *ros_args: str, program_args: tuple[str, ...] = ()) -> None:
         if not EXE.is_file():
             pytest.skip("not built with colcon (run `make build`)")
         env = {**os.environ, "OMP_NUM_THREADS": "1", "RCUTILS_LOGGING_BUFFERED_STREAM": "0"}
-        self.process = subprocess.Popen([str(EXE), "--ros-args", *ros_args], env=env, text=True,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.process = subprocess.Popen([str(EXE), *program_args, "--ros-args", *ros_args],
+                                        env=env, text=True, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.PIPE)
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()

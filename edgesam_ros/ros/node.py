@@ -492,26 +492,62 @@ class SegmentNode(LifecycleNode):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`ros2 run edgesam_ros segment_node [--ros-args ...]`: run until Ctrl-C."""
+    """`ros2 run edgesam_ros segment_node [--namespaces /cam1,/cam2] [--ros-args ...]`: run until
+    Ctrl-C.
+
+    `--namespaces` runs one node per camera namespace in this one process (one executor; each
+    node keeps its own worker thread, tracker, prompts, ids and diagnostics), as composing the
+    nodes in one container would: on a small CPU the cameras then share one process' memory and
+    cores instead of contending as separate processes (`edgesam-ros bench triton --layouts`,
+    docs/deployment.md). Parameters apply to every node unless a params file names one
+    (`/cam1/edgesam:`); topics resolve in each node's namespace (`/cam1/image`, ...).
+    """
+    args = list(argv or [])
     try:
-        rclpy.init(args=["segment_node", *(argv or [])])
+        namespaces = _pop_namespaces(args)
+        rclpy.init(args=["segment_node", *args])
+    except ValueError as error:
+        print(f"segment_node: {error}", file=sys.stderr)
+        return 2
     except rclpy_implementation.RCLError as error:  # e.g. a missing or unparsable --params-file
         reason = str(error).split(", at /")[0]  # rcl appends its C source locations
         print(f"segment_node: cannot start: {reason}", file=sys.stderr)
         return 2
-    node = SegmentNode()
+    nodes = [SegmentNode(namespace=ns) for ns in namespaces] if namespaces else [SegmentNode()]
     executor = SingleThreadedExecutor()
-    executor.add_node(node)
+    for node in nodes:
+        executor.add_node(node)
     try:
-        if not node.autostart():
-            node.get_logger().fatal("start-up failed (see the errors above)")
+        failed = [node for node in nodes if not node.autostart()]
+        if failed:
+            for node in failed:
+                node.get_logger().fatal("start-up failed (see the errors above)")
             return 1
         executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
-        node.on_shutdown(None)
-        node.destroy_node()
+        for node in nodes:
+            node.on_shutdown(None)
+            node.destroy_node()
         if rclpy.ok():
             rclpy.shutdown()
     return 0
+
+
+def _pop_namespaces(args: list[str]) -> list[str]:
+    """Remove `--namespaces A,B` (before any `--ros-args`) from `args`; the namespaces, each
+    absolute, or [] for one node as named by the ROS arguments. ValueError for a bad list."""
+    end = args.index("--ros-args") if "--ros-args" in args else len(args)
+    if "--namespaces" not in args[:end]:
+        return []
+    at = args.index("--namespaces")
+    if at + 1 >= end:
+        raise ValueError("--namespaces needs a comma-separated list, e.g. /cam1,/cam2")
+    names = [n.strip() for n in args[at + 1].split(",") if n.strip()]
+    del args[at:at + 2]
+    namespaces = [n if n.startswith("/") else f"/{n}" for n in names]
+    if not namespaces or len(set(namespaces)) != len(namespaces):
+        raise ValueError(f"--namespaces {','.join(names)}: give distinct namespaces, e.g. "
+                         "/cam1,/cam2")
+    return namespaces

@@ -52,22 +52,24 @@ def model_args() -> list[str]:
             "-p", "engine.warmup:=false"]
 
 
-def run_node(*ros_args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+def run_node(*ros_args: str, timeout: float = 60,
+             program_args: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     """Run the node to completion (start-up failures), stderr as text."""
     if not EXE.is_file():
         pytest.skip("not built with colcon (run `make build`)")
-    return subprocess.run([str(EXE), "--ros-args", *ros_args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    return subprocess.run([str(EXE), *program_args, "--ros-args", *ros_args], capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, "OMP_NUM_THREADS": "1"})
 
 
 class Client:
     """Publishers and listeners for one node, spun in a background thread."""
 
-    def __init__(self, node_name: str) -> None:
-        self.prefix = f"/{node_name}"
+    def __init__(self, node_name: str, namespace: str = "") -> None:
+        self.prefix = f"{namespace}/{node_name}"
         self.context = Context()
         rclpy.init(context=self.context)
-        self.node = rclpy.create_node(f"{node_name}_client", context=self.context)
+        self.node = rclpy.create_node(f"{node_name}_client", namespace=namespace or None,
+                                      context=self.context)
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
         self.results: list = []
