@@ -9,6 +9,9 @@ from edgesam_ros.engine.errors import ModelError
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 ENCODER_FILE = "edgesam_tiny_encoder.onnx"
 DECODER_FILE = "edgesam_tiny_decoder.onnx"
+#: Metadata (or Triton model parameter) marking the bundled model where its path cannot tell:
+#: `edgesam-ros triton-repo` writes it for the bundled pair, the engine reads it.
+BUNDLED_KEY = "edgesam_ros.bundled"
 
 
 def bundled_model_paths(weights_dir: Path = WEIGHTS_DIR) -> tuple[Path, Path]:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from edgesam_ros.engine.backends import open_backend
-from edgesam_ros.engine.bundled import bundled_model_paths, is_bundled_model
+from edgesam_ros.engine.bundled import BUNDLED_KEY, bundled_model_paths, is_bundled_model
 from edgesam_ros.engine.config import EngineConfig
 from edgesam_ros.engine.postprocess import mask_upsampler, stability_scores
 from edgesam_ros.engine.preprocess import preprocess_image
@@ -63,8 +63,9 @@ class SamEngine:
         if warning:
             log.warning(warning)
         #: The mask choice rule in use (`selection.py`), resolved from `config.selection`.
-        self.selection = resolve_rule(self.config.selection, sig.family.name,
-                                      is_bundled_model(encoder_io.path, decoder_io.path))
+        bundled = (is_bundled_model(encoder_io.path, decoder_io.path)  # local files
+                   or encoder_io.metadata.get(BUNDLED_KEY) == "true")  # served by Triton
+        self.selection = resolve_rule(self.config.selection, sig.family.name, bundled)
         self._image_frame = LongestSide(sig.image_size)
         self._prompt_frame = LongestSide(sig.prompt_frame)
         self._encoder_outputs = ["image_embeddings"]

@@ -38,7 +38,8 @@ def describe_failure(error: InferenceServerException, timeout_s: float) -> str:
     """What a failed call means, in the operator's words."""
     status = str(error.status() or "")
     if "DEADLINE_EXCEEDED" in status or "Deadline Exceeded" in str(error.message()):
-        return f"no answer within engine.triton.timeout_s = {timeout_s:g} s"
+        return (f"no answer within {timeout_s:g} s (EngineConfig.triton_timeout_s; the node's "
+                "engine.triton.timeout_s)")
     if "UNAVAILABLE" in status:
         return f"server unavailable ({error.message()})"
     return str(error.message())

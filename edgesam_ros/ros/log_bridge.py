@@ -32,6 +32,8 @@ class RosLogHandler(logging.Handler):
         return self._children[suffix]
 
     def emit(self, record: logging.LogRecord) -> None:
+        if not _attached or _attached[-1] is not self:
+            return  # another node of this process forwards it (one copy on /rosout)
         try:
             logger, text = self._child(record.name), self.format(record)
             if record.levelno >= logging.CRITICAL:
@@ -48,12 +50,22 @@ class RosLogHandler(logging.Handler):
             self.handleError(record)
 
 
+#: Attached handlers, oldest first; only the newest forwards (see `attach`).
+_attached: list[RosLogHandler] = []
+
+
 def attach(ros_logger: Any) -> RosLogHandler:
-    """Forward the core's log records to `ros_logger` until `detach`."""
+    """Forward the core's log records to `ros_logger` until `detach`. With several nodes in one
+    process (`segment_node --namespaces`) only the newest attached node forwards: the core's
+    records do not say which camera they came from, and one copy of each on /rosout is what
+    operators want."""
     handler = RosLogHandler(ros_logger)
+    _attached.append(handler)
     logging.getLogger(CORE_LOGGER).addHandler(handler)
     return handler
 
 
 def detach(handler: RosLogHandler) -> None:
     logging.getLogger(CORE_LOGGER).removeHandler(handler)
+    if handler in _attached:
+        _attached.remove(handler)

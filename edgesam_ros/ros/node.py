@@ -24,9 +24,11 @@ import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from geometry_msgs.msg import PointStamped
 from rcl_interfaces.msg import SetParametersResult
+from rclpy.exceptions import InvalidNamespaceException
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.impl.implementation_singleton import rclpy_implementation
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.validate_namespace import validate_namespace
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
 from std_srvs.srv import SetBool, Trigger
 
@@ -50,6 +52,10 @@ MODEL_HELP = (
 TRITON_HELP = (
     "Check engine.triton.url and the model names against the server's repository "
     "(`edgesam-ros triton-repo` writes one); see docs/deployment.md"
+)
+MEMORY_HELP = (
+    "Set tracker.memory.model_dir to the directory `edgesam-ros export --family edgetam` wrote "
+    "(tracker.memory.fp16 for its *.fp16.onnx graphs); see docs/edgetam.md"
 )
 
 
@@ -185,12 +191,13 @@ class SegmentNode(LifecycleNode):
             else:
                 engine = SamEngine.bundled(config)
         except ModelError as error:
-            help_text = TRITON_HELP if config.backend == "triton" else MODEL_HELP
-            self.get_logger().error(f"cannot load the model: {error}. {help_text}")
+            self.get_logger().error(f"cannot load the model: {error}. {self._model_help(v)}")
             return None
         except Exception as error:  # onnxruntime raises its own types for broken files
-            paths = f"{v['model.encoder'] or 'bundled'} / {v['model.decoder'] or 'bundled'}"
-            self.get_logger().error(f"cannot load the model {paths}: {error}. {MODEL_HELP}")
+            paths = (v["tracker.memory.model_dir"] if v["tracker.mode"] == "memory" else
+                     f"{v['model.encoder'] or 'bundled'} / {v['model.decoder'] or 'bundled'}")
+            self.get_logger().error(f"cannot load the model {paths}: {error}. "
+                                    f"{self._model_help(v)}")
             return None
         info = engine.info
         self.get_logger().info(
@@ -198,6 +205,13 @@ class SegmentNode(LifecycleNode):
             f"{info.encoder_provider}/{info.decoder_provider} in {info.load_ms:.0f} ms"
         )
         return engine
+
+    @staticmethod
+    def _model_help(v: dict) -> str:
+        """What to check, for the parameters that chose the model that failed to load."""
+        if v["tracker.mode"] == "memory":
+            return MEMORY_HELP
+        return TRITON_HELP if v["engine.backend"] == "triton" else MODEL_HELP
 
     def _load_edgetam(self, v: dict, config: EngineConfig) -> EdgeTamRuntime:
         """The EdgeTAM graphs of `tracker.memory.model_dir` (ModelError for a bad set)."""
@@ -550,4 +564,10 @@ def _pop_namespaces(args: list[str]) -> list[str]:
     if not namespaces or len(set(namespaces)) != len(namespaces):
         raise ValueError(f"--namespaces {','.join(names)}: give distinct namespaces, e.g. "
                          "/cam1,/cam2")
+    for namespace in namespaces:
+        try:
+            validate_namespace(namespace)
+        except InvalidNamespaceException as error:
+            reason = str(error).splitlines()[0].removeprefix("Invalid namespace: ").rstrip(":")
+            raise ValueError(f"--namespaces {namespace}: {reason}") from None
     return namespaces

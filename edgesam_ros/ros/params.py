@@ -303,6 +303,9 @@ def cross_problems(values: Mapping[str, Any], at_configure: bool = True) -> list
     if values["tracker.mode"] == "memory" and values["mode"] != "prompt":
         found.append(f"tracker.mode memory works with mode prompt only, not {values['mode']!r} "
                      "(EdgeTAM has no proposals)")
+    if values["tracker.mode"] == "memory" and values["engine.backend"] != "local":
+        found.append("tracker.mode memory runs EdgeTAM's graphs in the node: set engine.backend "
+                     "local (the Triton backend serves EdgeSAM encoder/decoder pairs only)")
     return found
 
 

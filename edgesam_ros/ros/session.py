@@ -112,7 +112,7 @@ class Session:
     """Requests in, one `FrameOutcome` per processed frame out (see the module docstring)."""
 
     def __init__(self, engine: SamEngine | EdgeTamRuntime | None, settings: Settings) -> None:
-        self.engine = engine
+        self._engine = engine
         self.settings = settings
         self.tracker = make_tracker(engine, settings.tracker, settings.memory)
         self._inbox: deque[Request] = deque()  # appended by callbacks, drained by the worker
@@ -125,6 +125,18 @@ class Session:
         self._last_objects: list = []  # the previous frame's objects (detections match them)
         self.object_count = 0  # written by the worker, read by diagnostics
         self.memory_bytes: int | None = None  # memory mode: largest object memory, likewise
+
+    @property
+    def engine(self) -> SamEngine | EdgeTamRuntime | None:
+        return self._engine
+
+    @engine.setter
+    def engine(self, engine: SamEngine | EdgeTamRuntime | None) -> None:
+        """Swap the model (None frees it, as the node's deactivate does). The memory tracker
+        holds the EdgeTAM runtime too, so it lets go of it here as well."""
+        self._engine = engine
+        if isinstance(self.tracker, MemoryTracker):
+            self.tracker.runtime = engine
 
     def submit(self, request: Request) -> bool:
         """Queue a request for the next processed frame (thread-safe); False, and nothing queued,

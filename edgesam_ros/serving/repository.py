@@ -22,6 +22,7 @@ a file.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
+from edgesam_ros.bags.errors import run_cli
+from edgesam_ros.engine.bundled import BUNDLED_KEY, is_bundled_model
+from edgesam_ros.engine.errors import ModelError
 from edgesam_ros.engine.model_io import ModelIO, TensorInfo, read_model_io
 from edgesam_ros.engine.signatures import META_PREFIX
 
@@ -204,6 +208,9 @@ def write_repository(
         raise ValueError(f"backend must be one of {BACKENDS}, got {options.backend!r}")
     root = Path(out_dir)
     encoder_io, decoder_io = read_model_io(encoder), read_model_io(decoder)
+    if is_bundled_model(encoder, decoder):  # served, its path no longer tells (mask choice)
+        encoder_io = dataclasses.replace(encoder_io,
+                                         metadata={**encoder_io.metadata, BUNDLED_KEY: "true"})
     data, note = (None, "max_batch_size 0 requested") if options.max_batch_size < 1 else (
         batch_encoder(encoder))
     batched = data is not None
@@ -260,8 +267,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Bad input (a missing or unusable ONNX file, an unsupported tensor type) is one line and
+    exit 2, as the other commands report it."""
     args = vars(build_parser().parse_args(argv))
     encoder, decoder, out_dir = args.pop("encoder"), args.pop("decoder"), args.pop("out_dir")
-    for model in write_repository(encoder, decoder, out_dir, RepositoryOptions(**args)):
-        print(f"{model.name}: {model.path} ({model.note})")
-    return 0
+
+    def body() -> int:
+        for model in write_repository(encoder, decoder, out_dir, RepositoryOptions(**args)):
+            print(f"{model.name}: {model.path} ({model.note})")
+        return 0
+
+    return run_cli("edgesam-ros triton-repo", body, (ModelError, ValueError, KeyError, OSError))

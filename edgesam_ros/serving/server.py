@@ -14,7 +14,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -49,8 +48,9 @@ def find_install(venv: str | Path | None = None) -> TritonInstall:
     """The installed server ($EDGESAM_TRITON_VENV or the default venv); FileNotFoundError
     saying how to install it."""
     root = Path(venv or os.environ.get("EDGESAM_TRITON_VENV") or DEFAULT_VENV).expanduser()
-    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    site = root / "lib" / version / "site-packages"
+    # tools/setup_triton.sh builds that venv with Python 3.11 (the backend stub embeds it),
+    # whatever Python runs this code (a ROS distro's may be 3.12).
+    site = root / "lib" / "python3.11" / "site-packages"
     install = TritonInstall(root, site / "pytriton" / "tritonserver")
     stub = install.backends / "python" / "triton_python_backend_stub"
     for needed in (install.binary, stub):
@@ -97,8 +97,10 @@ class TritonServer:
         self.repository = Path(repository)
         self.install = install or find_install()
         self.grpc_port, self.http_port, self.metrics_port = free_port(), free_port(), free_port()
-        self.log_path = Path(log_path) if log_path else Path(
-            tempfile.mkstemp(prefix="tritonserver-", suffix=".log")[1])
+        if log_path is None:
+            handle, log_path = tempfile.mkstemp(prefix="tritonserver-", suffix=".log")
+            os.close(handle)  # the server writes it; keep no descriptor open here
+        self.log_path = Path(log_path)
         self._process: subprocess.Popen | None = None
 
     @property

@@ -245,12 +245,12 @@ class MemoryTracker(RequestLedger):
         for obj in list(self._objects.values()):
             prompt, obj.prompt = obj.prompt, None
             problem = bounds_problem(prompt, size) if prompt is not None else ""
+            if problem and obj.memory.empty:
+                del self._objects[obj.id]
+                self._refuse_first_prompt(obj.id, prompt, problem)
+                continue
             if problem:
-                action = "add" if obj.memory.empty else "refine"
-                self._reject(action, obj.id, prompt, problem)
-                if obj.memory.empty:
-                    del self._objects[obj.id]
-                    continue
+                self._reject("refine", obj.id, prompt, problem)
                 prompt = None
             if prompt is None:
                 jobs.append(_Job(obj, np.zeros((1, 2), np.float32), np.full(1, -1.0), False))

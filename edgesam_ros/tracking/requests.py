@@ -95,5 +95,12 @@ class RequestLedger:
             self._next_id += 1
         return self._next_id
 
+    def _refuse_first_prompt(self, object_id: int, prompt: UserPrompt, reason: str) -> None:
+        """A new object refused on its first frame: it was never shown, so its id is not
+        consumed and the refusal reports the id the prompt asked for (0 for a new one), as the
+        message definition says."""
+        self._used_ids.discard(object_id)
+        self._reject("add", prompt.object_id, prompt, reason)
+
     def _reject(self, action: str, object_id: int, prompt: UserPrompt | None, reason: str) -> None:
         self._rejected.append(RejectedPrompt(action, object_id, prompt, reason))

@@ -202,10 +202,9 @@ class Tracker(RequestLedger):
         for track in list(self._tracks.values()):
             if track.born == self._frame:
                 problem = bounds_problem(track.first_prompt, size)
-                if problem:  # never shown: its id is not consumed; a new object reports id 0
+                if problem:
                     del self._tracks[track.id]
-                    self._used_ids.discard(track.id)
-                    self._reject("add", track.first_prompt.object_id, track.first_prompt, problem)
+                    self._refuse_first_prompt(track.id, track.first_prompt, problem)
                     continue
             if track.refine is not None:
                 problem = bounds_problem(track.refine, size)

@@ -102,7 +102,8 @@ def test_a_slow_answer_fails_the_request_after_the_timeout(server, engines):
     with pytest.raises(InferenceError) as error:
         session.run(["image_embeddings"], {"image": image})
     assert str(error.value) == (f"Triton server {server.url}, model 'edgesam_encoder': no "
-                                "answer within engine.triton.timeout_s = 0.001 s")
+                                "answer within 0.001 s (EngineConfig.triton_timeout_s; the "
+                                "node's engine.triton.timeout_s)")
 
 
 def test_concurrent_frames_are_batched_by_the_server(server, scene):

@@ -101,3 +101,34 @@ def test_python_backend_repository_serves_the_same_files_with_our_model(model_pa
 def test_unknown_backend_is_refused(model_pair, tmp_path):
     with pytest.raises(ValueError, match="backend must be one of"):
         write_repository(*model_pair("edgesam_ros"), tmp_path, RepositoryOptions(backend="tf"))
+
+
+def test_a_missing_model_file_is_one_line(model_pair, tmp_path, capsys):
+    _, decoder = model_pair("edgesam_ros")
+    missing = tmp_path / "encoder.onnx"
+    assert cli_main(["triton-repo", str(missing), str(decoder), str(tmp_path / "repo")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("edgesam-ros triton-repo: error: ") and str(missing) in err
+    assert "\n" not in err and not (tmp_path / "repo").exists()
+
+
+def test_the_bundled_pair_is_marked_so_the_served_engine_keeps_its_mask_choice(model_pair,
+                                                                                  tmp_path):
+    """Served, the bundled files' path no longer identifies them: the repository marks them and
+    the engine reads the mark, so its mask-choice rule is the bundled model's on either backend."""
+    from edgesam_ros.engine import EngineConfig, SamEngine
+    from edgesam_ros.engine.bundled import BUNDLED_KEY, bundled_model_paths
+    from edgesam_ros.engine.selection import BUNDLED_RULE, FAMILY_RULES
+
+    write_repository(*bundled_model_paths(), tmp_path / "bundled",
+                     RepositoryOptions(kind="cpu"))
+    assert parse(tmp_path / "bundled" / "edgesam_encoder" / "config.pbtxt").parameters[
+        BUNDLED_KEY].string_value == "true"
+    write_repository(*model_pair("edgesam_ros"), tmp_path / "ours", RepositoryOptions(kind="cpu"))
+    ours = parse(tmp_path / "ours" / "edgesam_encoder" / "config.pbtxt")
+    assert BUNDLED_KEY not in ours.parameters
+    marked, _ = model_pair("edgesam_ros", encoder={"metadata": {"edgesam_ros.family": "edgesam",
+                                                                 BUNDLED_KEY: "true"}})
+    cpu = EngineConfig(providers=("cpu",), warmup=False)
+    assert SamEngine(marked, model_pair("edgesam_ros")[1], cpu).selection == BUNDLED_RULE
+    assert SamEngine(*model_pair("edgesam_ros"), cpu).selection == FAMILY_RULES["edgesam"]

@@ -73,3 +73,14 @@ def test_integers_are_accepted_for_numbers_and_cross_checks_run():
     with pytest.raises(params.ParameterError, match="min_area_ratio must not exceed"):
         params.validate({**defaults(), "tracker.min_area_ratio": 2.0,
                          "tracker.max_area_ratio": 1.5})
+
+
+def test_memory_mode_names_what_it_cannot_run_with():
+    memory = {**defaults(), "tracker.mode": "memory", "tracker.memory.model_dir": "/m/edgetam"}
+    assert params.validate(memory)["tracker.mode"] == "memory"
+    with pytest.raises(params.ParameterError, match=r"set engine\.backend local"):
+        params.validate({**memory, "engine.backend": "triton"})
+    with pytest.raises(params.ParameterError, match="works with mode prompt only, not 'auto'"):
+        params.validate({**memory, "mode": "auto"})
+    with pytest.raises(params.ParameterError, match=r"needs tracker\.memory\.model_dir"):
+        params.validate({**memory, "tracker.memory.model_dir": ""})

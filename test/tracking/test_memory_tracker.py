@@ -223,6 +223,21 @@ def test_ids_stay_and_removed_objects_never_return(runtime) -> None:
     assert tracker.memory_usage().keys() == {2, 3}
 
 
+def test_an_add_outside_the_image_keeps_the_id_rules_of_the_memory_free_tracker(runtime) -> None:
+    """Refused on its first frame, a new object was never shown: it reports the id the prompt
+    asked for (0 for a new one) and its id is not consumed, as `Tracker` does."""
+    tracker = MemoryTracker(runtime)
+    frame = _frames(1, seed=5)[0]
+    h, w = frame.shape[:2]
+    assert tracker.add(UserPrompt(points=[[w + 10, 5]], labels=[1])) == 1
+    assert tracker.add(UserPrompt(points=[[w + 10, 5]], labels=[1], object_id=40)) == 40
+    rejected = tracker.step(None, frame).rejected
+    assert [(r.action, r.object_id) for r in rejected] == [("add", 0), ("add", 40)]
+    assert all(r.reason == f"a point lies outside the {w}x{h} image" for r in rejected)
+    assert tracker.add(UserPrompt(box=[5, 5, 30, 30])) == 1
+    assert tracker.add(UserPrompt(box=[5, 5, 30, 30], object_id=40)) == 40
+
+
 def test_memory_is_bounded_over_1000_frames(runtime) -> None:
     """1000 frames with a refinement every 25: bytes and counts stop growing."""
     tracker = MemoryTracker(runtime, memory=MemoryConfig(max_conditioning_frames=CAP))
