@@ -30,8 +30,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from rclpy.impl.implementation_singleton import rclpy_implementation
-from rclpy.serialization import deserialize_message, serialize_message
+from rclpy.serialization import serialize_message
 from rosbags.interfaces import Connection
 from rosbags.rosbag2 import Reader
 from sensor_msgs.msg import CompressedImage, Image
@@ -44,6 +43,7 @@ from edgesam_ros.ros.limits import Limits, count_problem
 from edgesam_ros.ros.session import PromptRequest, Session, Settings
 from edgesam_ros.tracking import TrackerConfig, UserPrompt
 
+from .decode import IMAGE_CLASSES, SEGMENTATION, decode
 from .errors import BagError
 from .groundtruth import JSON_NAME, NPZ_NAME
 from .images import COMPRESSED, IMAGE
@@ -62,8 +62,6 @@ PROMPT_TYPES = {
     "edgesam_ros/msg/ObjectPromptArray": (ObjectPromptArray, messages.prompt_array_requests),
     "edgesam_ros/msg/ObjectPrompt": (ObjectPrompt, lambda m: [messages.prompt_request(m)]),
 }
-IMAGE_CLASSES = {IMAGE: Image, COMPRESSED: CompressedImage}
-SEGMENTATION = "edgesam_ros/msg/SegmentationArray"
 
 
 @dataclass
@@ -110,24 +108,13 @@ def _prompt_schedule(
     schedule, refused = [], []
     for connection, timestamp, data in read_messages(reader, connections):
         msg_class, to_requests = PROMPT_TYPES[connection.msgtype]
-        requests = to_requests(_deserialize(reader, connection, timestamp, data, msg_class))
+        requests = to_requests(decode(reader, connection, timestamp, data, msg_class))
         if problem := count_problem(len(requests), "prompts", limits):
             refused.append(f"the message at {timestamp} ns on {connection.topic}: {problem}")
             continue
         schedule += [(request.stamp_ns or timestamp, request) for request in requests]
     schedule.sort(key=lambda item: item[0])
     return schedule, refused
-
-
-def _deserialize(
-    reader: Reader, connection: Connection, timestamp: int, data: bytes, msg_class: type
-) -> object:
-    """The message in `data`; BagError naming topic and time when its CDR bytes are malformed."""
-    try:
-        return deserialize_message(bytes(data), msg_class)
-    except rclpy_implementation.RMWError as error:
-        raise BagError(f"{reader.path}: the message at {timestamp} ns on {connection.topic} is not "
-                       f"a valid {connection.msgtype} ({error})") from None
 
 
 def _prompt_connections(reader: Reader, topics: tuple[str, ...] | None) -> list[Connection]:
@@ -305,7 +292,7 @@ class _Frames:
                 self.writer.write_raw(connection.topic, timestamp, data)
                 if not is_image:
                     continue
-                msg = _deserialize(reader, connection, timestamp, data,
+                msg = decode(reader, connection, timestamp, data,
                                    IMAGE_CLASSES[connection.msgtype])
                 due = []
                 while schedule and schedule[0][0] <= messages.stamp_ns(msg.header):

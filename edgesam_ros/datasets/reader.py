@@ -21,20 +21,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
-from rclpy.serialization import deserialize_message
 from rosbags.interfaces import Connection
 from rosbags.rosbag2 import Reader
 from sensor_msgs.msg import CompressedImage, Image
 
+from edgesam_ros.bags.decode import IMAGE_CLASSES, SEGMENTATION, decode
 from edgesam_ros.bags.errors import BagError
-from edgesam_ros.bags.images import COMPRESSED, IMAGE
 from edgesam_ros.bags.storage import read_messages, topic_connections
 from edgesam_ros.msg import ObjectSegmentation, SegmentationArray
 from edgesam_ros.ros import convert
 from edgesam_ros.ros.messages import stamp_ns
 
-SEGMENTATION = "edgesam_ros/msg/SegmentationArray"
-IMAGE_CLASSES = {IMAGE: Image, COMPRESSED: CompressedImage}
 #: The class of objects whose prompt gave no label.
 UNLABELLED = "object"
 #: Images (and results) waiting for their partner; beyond this the oldest is given up.
@@ -113,8 +110,8 @@ def survey(reader: Reader, connections: list[Connection]) -> Survey:
     """Pass 1: every result's stamp and instance count, the class names and the largest id."""
     found = Survey()
     seen = set()
-    for _, _, data in read_messages(reader, connections):
-        result = deserialize_message(bytes(data), SegmentationArray)
+    for connection, timestamp, data in read_messages(reader, connections):
+        result = decode(reader, connection, timestamp, data, SegmentationArray)
         kept = [o for o in result.objects if _kept(o)]
         found.objects_per_stamp.setdefault(stamp_ns(result.header), len(kept))
         for obj in kept:
@@ -175,10 +172,10 @@ def frames(
     """Pass 2: the frames whose stamps are `wanted`, in log order, images paired with results."""
     image_ids, wanted = {c.id for c in images}, set(wanted)
     waiting: dict[bool, OrderedDict[int, object]] = {True: OrderedDict(), False: OrderedDict()}
-    for connection, _, data in read_messages(reader, images + results):
+    for connection, timestamp, data in read_messages(reader, images + results):
         is_image = connection.id in image_ids
         msg_class = IMAGE_CLASSES[connection.msgtype] if is_image else SegmentationArray
-        msg = deserialize_message(bytes(data), msg_class)
+        msg = decode(reader, connection, timestamp, data, msg_class)
         stamp = stamp_ns(msg.header)
         if stamp not in wanted:
             continue

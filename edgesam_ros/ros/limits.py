@@ -77,6 +77,11 @@ def image_problem(width: int, height: int, limits: Limits, model_size: int = 0) 
     return ""
 
 
+#: The largest image Pillow reads a header of (twice its decompression-bomb threshold): the
+#: ceiling of `limits.max_image_pixels`, since compressed sizes are judged from the header.
+MAX_HEADER_PIXELS = 2 * Image.MAX_IMAGE_PIXELS
+
+
 def compressed_problem(data: bytes, fmt: str, limits: Limits, model_size: int = 0) -> str:
     """Why compressed image bytes are refused, judged from their header alone, or "".
 
@@ -89,7 +94,7 @@ def compressed_problem(data: bytes, fmt: str, limits: Limits, model_size: int = 
             with Image.open(io.BytesIO(data)) as image:
                 width, height = image.size
     except Image.DecompressionBombError:
-        return (f"image header claims over {2 * Image.MAX_IMAGE_PIXELS} pixels > "
+        return (f"image header claims over {MAX_HEADER_PIXELS} pixels > "
                 f"limits.max_image_pixels ({limits.max_image_pixels})")
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         return f"cannot decode {len(data)} bytes of {fmt!r} data (no image size in a header)"

@@ -29,7 +29,7 @@ from edgesam_ros.engine.config import (
 from edgesam_ros.tracking.config import TrackerConfig
 from edgesam_ros.tracking.memory_tracker import MemoryConfig
 
-from .limits import Limits
+from .limits import MAX_HEADER_PIXELS, Limits
 from .session import Settings
 
 MODES = ("prompt", "auto", "both")
@@ -210,10 +210,11 @@ PARAMS: tuple[Param, ...] = (
           "(copied into every result of the object).", low=0, high=65536, dynamic=True),
     Param("limits.max_image_pixels", Limits.max_image_pixels, "Width x height of an input image, "
           "checked from the message (compressed: from the header) before decoding.", low=1,
-          dynamic=True),
-    Param("limits.max_pending_prompts", Limits.max_pending_prompts, "Prompts waiting for a frame; "
-          "more are dropped and counted (prompts dropped in diagnostics).", low=1, high=1000000,
-          dynamic=True),
+          high=MAX_HEADER_PIXELS, dynamic=True),
+    Param("limits.max_pending_prompts", Limits.max_pending_prompts, "Prompt requests waiting "
+          "for a frame (one per prompt message, click or detection array; each array holds at "
+          "most limits.max_prompts); more are dropped and counted (prompts dropped in "
+          "diagnostics).", low=1, high=1000000, dynamic=True),
     # --- inputs ---
     Param("image.transport", "raw", "raw: subscribe sensor_msgs/Image on `image`; compressed: "
           "sensor_msgs/CompressedImage on `image/compressed`.", choices=TRANSPORTS),

@@ -42,6 +42,7 @@ import cv2
 import numpy as np
 
 from edgesam_ros.engine.edgetam import EdgeTamRuntime, FrameFeatures
+from edgesam_ros.engine.postprocess import stability_scores
 from edgesam_ros.engine.types import MaskResult
 
 from .config import TrackerConfig
@@ -316,16 +317,11 @@ class MemoryTracker(RequestLedger):
         if len(ys) == 0:
             return self._view(obj, None, state, source, "empty mask", job)
         x1, y1, x2, y2 = int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
-        mask = MaskResult((x1, y1, x2, y2), full[y1:y2, x1:x2].copy(), job.iou,
-                          self._stability(job.logits), len(ys), job.logits)
+        stability = float(stability_scores(job.logits, 0.0, 1.0))  # reported, not used to decide
+        mask = MaskResult((x1, y1, x2, y2), full[y1:y2, x1:x2].copy(), job.iou, stability,
+                          len(ys), job.logits)
         obj.last_box = np.array([x1, y1, x2, y2], np.float64)
         return self._view(obj, mask, state, source, "", job)
-
-    @staticmethod
-    def _stability(logits: np.ndarray) -> float:
-        """Stability of the chosen mask at SAM's offset 1 (reported, not used to decide)."""
-        outer = int((logits > -1.0).sum())
-        return float((logits > 1.0).sum() / outer) if outer else 0.0
 
     def _view(self, obj: _Object, mask: MaskResult | None, state: State, source: Source,
               status: str, job: _Job | None = None) -> TrackedObject:

@@ -123,7 +123,10 @@ def test_bad_requests_are_clear_errors(ros_node: Node, timing_bag: Path) -> None
 def private_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """`play` sets its DDS profile in os.environ: undo it for the tests after this one."""
     for name in (dds_profile.FASTDDS_VARIABLE, dds_profile.FASTRTPS_VARIABLE, "ROS_DISTRO"):
-        monkeypatch.delenv(name, raising=False)
+        # setenv first: delenv of an unset variable records nothing, so what `play` then sets
+        # would outlive the test
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
 
 
 def test_cli_exit_codes(timing_bag: Path, capsys: pytest.CaptureFixture[str],

@@ -41,6 +41,25 @@ def test_a_camera_bag_without_results_is_refused_with_one_line(
     assert not (tmp_path / "out").exists()
 
 
+def test_a_malformed_result_message_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from edgesam_ros.bags.storage import RELIABLE_QOS, SENSOR_QOS, BagWriter
+
+    bag = tmp_path / "broken"
+    with BagWriter(bag, "mcap") as writer:
+        writer.add_topic("/camera/image_raw", "sensor_msgs/msg/Image", SENSOR_QOS)
+        writer.add_topic("/edgesam/segmentation", "edgesam_ros/msg/SegmentationArray",
+                         RELIABLE_QOS)
+        writer.write_raw("/edgesam/segmentation", 7, b"\x00\x01\x00\x00" + b"\xff" * 40)
+    code, out, err = run(capsys, bag, tmp_path / "out", "--no-progress")
+    assert (code, out) == (2, "")
+    assert err.startswith(f"dataset: error: {bag}: the message at 7 ns on /edgesam/segmentation "
+                          "is not a valid edgesam_ros/msg/SegmentationArray (failed to "
+                          "deserialize ROS message")
+    assert err.count("\n") == 1 and not (tmp_path / "out").exists()
+
+
 def test_an_existing_output_is_refused_unless_overwrite(
     segmented_bag: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
