@@ -39,7 +39,7 @@ def test_every_bad_start_up_parameter_is_named_with_what_it_accepts():
                  "limits.max_points = 0: expected an integer in [1, 10000]",
                  "image.depth = 0: expected an integer in [1, 100]",
                  "prompts.queue_depth = -1: expected an integer >= 0",
-                 "limits.max_image_pixels = 1.5: expected an integer >= 1"):
+                 "limits.max_image_pixels = 1.5: expected an integer in [1, 178956970]"):
         assert says in out.stderr, out.stderr
     _no_traceback(out)
 
