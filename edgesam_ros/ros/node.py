@@ -312,10 +312,10 @@ class SegmentNode(LifecycleNode):
                                 "prompts already wait for a frame")
 
     def _refused(self, count: int, what: str) -> bool:
-        """Refuse a message with more than `limits.max_prompts` prompts before converting it."""
+        """Refuse a message with more than `limits.max_prompts` prompts before converting it;
+        the refusal is logged and counted once, with the frame's other rejected prompts."""
         problem = limits.count_problem(count, what, params.limits(self._values))
         if problem:
-            self._problems.warn("prompt", f"refusing a message: {problem}")
             self._queue(Refusal("add", problem))
         return bool(problem)
 

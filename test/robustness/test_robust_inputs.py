@@ -140,14 +140,18 @@ def test_bad_prompts_are_rejected_with_the_reason_and_logged(node, bad, says):
 
 def test_too_many_prompts_in_one_message_are_refused_as_a_whole(node):
     process, client = node
-    mark = process.mark()
+    mark, count = process.mark(), client.counter("prompt problems")
     array = ObjectPromptArray(prompts=[prompt() for _ in range(101)])
     topic = f"/{NAME}/prompts"
     says = "add rejected: 101 prompts in one message > limits.max_prompts (100): split it"
     seen = _rejected(client, lambda: client.publisher(ObjectPromptArray, topic).publish(array),
                      says)
     assert seen == [says]  # one rejection for the message, no object started
-    assert "refusing a message: 101 prompts in one message" in process.line("refusing", mark)
+    assert "add of object 0 rejected: 101 prompts in one message" in process.line(
+        "101 prompts in one message", mark)
+    assert wait_for(lambda: client.counter("prompt problems") == count + 1, 5)  # counted once
+    still_segments(client)
+    assert client.counter("prompt problems") == count + 1
 
 
 def test_a_prompt_ahead_of_stalled_image_stamps_is_applied_after_a_bounded_wait(node):
