@@ -100,17 +100,11 @@ class Client:
     def publish_image(self, image: Image, topic: str = "/image") -> None:
         self.publisher(type(image), topic, "best_effort", 10).publish(image)
 
-    def result_for(self, image: Image, topic: str = "/image", timeout: float = 15.0,
-                   before: Callable[[], None] | None = None) -> Any:
-        """Publish `image` (again every second: best effort) and return its SegmentationArray;
-        `before` publishes the image's best-effort companions (depth, camera_info) each time, so
-        a first sample lost while a new reader is still matching the writer cannot fail a test."""
+    def result_for(self, image: Image, topic: str = "/image", timeout: float = 15.0) -> Any:
+        """Publish `image` (again every second: best effort) and return its SegmentationArray."""
         found = lambda: [r for r in self.results if r.header == image.header]  # noqa: E731
         deadline = time.monotonic() + timeout
         while not found() and time.monotonic() < deadline:
-            if before is not None:
-                before()
-                time.sleep(0.1)  # companions first, so the frame finds them
             self.publish_image(image, topic)
             wait_for(lambda: bool(found()), 1.0)
         assert found(), f"no result for stamp {image.header.stamp.sec}"
