@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from edgesam_ros.engine.batching import grouped_chunks
 from edgesam_ros.engine.transforms import LongestSide
 from edgesam_ros.engine.types import Prompt
 
@@ -72,19 +73,14 @@ def decoder_batches(
     """Prompts grouped by token count (first appearance first), each group cut into chunks of
     at most `max_batch`: (B, N, 2) coordinates and (B, N) labels with no padding tokens."""
     tokens = [prompt_tokens(p, frame, original_size, pad_point) for p in prompts]
-    groups: dict[int, list[int]] = {}
-    for index, (_, labels) in enumerate(tokens):
-        groups.setdefault(len(labels), []).append(index)
-    batches = []
-    for members in groups.values():
-        for start in range(0, len(members), max_batch):
-            chunk = members[start:start + max_batch]
-            batches.append(DecoderBatch(
-                indices=np.array(chunk, dtype=np.int64),
-                coords=np.stack([tokens[i][0] for i in chunk]),
-                labels=np.stack([tokens[i][1] for i in chunk]),
-            ))
-    return batches
+    return [
+        DecoderBatch(
+            indices=np.array(chunk, dtype=np.int64),
+            coords=np.stack([tokens[i][0] for i in chunk]),
+            labels=np.stack([tokens[i][1] for i in chunk]),
+        )
+        for chunk in grouped_chunks(range(len(tokens)), lambda i: len(tokens[i][1]), max_batch)
+    ]
 
 
 def wants_multimask(prompt: Prompt) -> bool:

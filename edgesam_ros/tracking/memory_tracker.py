@@ -34,13 +34,12 @@ constraint, off upstream by default too). Small holes are filled as upstream doe
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 import cv2
 import numpy as np
 
+from edgesam_ros.engine.batching import chunks, grouped_chunks
 from edgesam_ros.engine.edgetam import EdgeTamRuntime, FrameFeatures
 from edgesam_ros.engine.postprocess import stability_scores
 from edgesam_ros.engine.types import MaskResult
@@ -50,8 +49,6 @@ from .memory_bank import ObjectMemory
 from .objects import FrameResult, Source, State, TrackedObject, UserPrompt
 from .requests import RequestLedger, bounds_problem, merged_refinement
 from .tracker import Tracker
-
-T = TypeVar("T")
 
 #: Upstream's NO_OBJ_SCORE: logits of an object predicted absent.
 NO_OBJECT_LOGIT = -1024.0
@@ -108,19 +105,6 @@ class _Job:
     @property
     def multimask(self) -> bool:
         return int((self.labels != -1).sum()) <= 1
-
-
-def _batches(items: list[T], size: int) -> Iterable[list[T]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
-def _grouped(items: Iterable[T], key: Callable[[T], Hashable]) -> Iterable[list[T]]:
-    """``items`` split by ``key``, first-seen order kept (one graph call per shape)."""
-    groups: dict[Hashable, list[T]] = {}
-    for item in items:
-        groups.setdefault(key(item), []).append(item)
-    return groups.values()
 
 
 def fill_holes(logits: np.ndarray, max_area: int) -> np.ndarray:
@@ -268,37 +252,37 @@ class MemoryTracker(RequestLedger):
         """Memory attention for every object that has memory, batched by (F, P)."""
         wanted = [(job, job.obj.memory.inputs(self._frame)) for job in jobs
                   if not job.obj.memory.empty]
-        for group in _grouped(wanted, lambda item: item[1].key):
-            for batch in _batches(group, self.memory_config.max_batch):
-                out = runtime.condition(frame, np.stack([m.memory for _, m in batch]),
-                                        np.stack([m.tpos for _, m in batch]),
-                                        np.stack([m.pointers for _, m in batch]))
-                for (job, _), features in zip(batch, out, strict=True):
-                    job.features = features
+        for batch in grouped_chunks(wanted, lambda item: item[1].key,
+                                    self.memory_config.max_batch):
+            out = runtime.condition(frame, np.stack([m.memory for _, m in batch]),
+                                    np.stack([m.tpos for _, m in batch]),
+                                    np.stack([m.pointers for _, m in batch]))
+            for (job, _), features in zip(batch, out, strict=True):
+                job.features = features
 
     def _decode(self, runtime: EdgeTamRuntime, frame: FrameFeatures, jobs: list[_Job]) -> None:
-        for group in _grouped(jobs, lambda job: len(job.labels)):
-            for batch in _batches(group, self.memory_config.max_batch):
-                raw = frame.vision_features[0]
-                features = np.stack([raw if j.features is None else j.features for j in batch])
-                no_memory = np.array([j.features is None for j in batch], np.float32)
-                out = runtime.decode(frame, features, no_memory,
-                                     np.stack([j.coords for j in batch]),
-                                     np.stack([j.labels for j in batch]))
-                for i, job in enumerate(batch):
-                    chosen, token = choose_output(out.masks[i], out.ious[i], job.multimask)
-                    job.iou = float(out.ious[i, chosen])
-                    job.score = float(out.scores[i])
-                    job.pointer = out.pointers[i, token]
-                    logits = out.masks[i, chosen]
-                    if job.score <= 0:
-                        logits = np.full_like(logits, NO_OBJECT_LOGIT)
-                    job.logits = fill_holes(logits, self.memory_config.fill_hole_area)
-                    # upstream encodes a prompted frame's filled mask, a tracked frame's raw one
-                    job.memory_logits = job.logits if job.conditioning else logits
+        for batch in grouped_chunks(jobs, lambda job: len(job.labels),
+                                    self.memory_config.max_batch):
+            raw = frame.vision_features[0]
+            features = np.stack([raw if j.features is None else j.features for j in batch])
+            no_memory = np.array([j.features is None for j in batch], np.float32)
+            out = runtime.decode(frame, features, no_memory,
+                                 np.stack([j.coords for j in batch]),
+                                 np.stack([j.labels for j in batch]))
+            for i, job in enumerate(batch):
+                chosen, token = choose_output(out.masks[i], out.ious[i], job.multimask)
+                job.iou = float(out.ious[i, chosen])
+                job.score = float(out.scores[i])
+                job.pointer = out.pointers[i, token]
+                logits = out.masks[i, chosen]
+                if job.score <= 0:
+                    logits = np.full_like(logits, NO_OBJECT_LOGIT)
+                job.logits = fill_holes(logits, self.memory_config.fill_hole_area)
+                # upstream encodes a prompted frame's filled mask, a tracked frame's raw one
+                job.memory_logits = job.logits if job.conditioning else logits
 
     def _remember(self, runtime: EdgeTamRuntime, frame: FrameFeatures, jobs: list[_Job]) -> None:
-        for batch in _batches(jobs, self.memory_config.max_batch):
+        for batch in chunks(jobs, self.memory_config.max_batch):
             memory = runtime.encode_memory(frame, np.stack([j.memory_logits for j in batch]),
                                            np.array([j.conditioning for j in batch], np.float32))
             for job, mem in zip(batch, memory, strict=True):
